@@ -1,0 +1,52 @@
+"""Objects from a ``RunConfig``: the task, the denoising model, the samplers."""
+
+from __future__ import annotations
+
+from ponder.config import ConfigError, RunConfig, SampleConfig
+from ponder.flows import make_flow
+from ponder.model import DenoisingModel, Guidance
+from ponder.schedules import make_schedule
+from ponder.time_samplers import make_time_sampler
+
+
+def build_task(cfg: RunConfig):
+    from ponder.tasks import TASKS
+
+    return TASKS[cfg.task.name](cfg.task)
+
+
+def build_model(cfg: RunConfig, layout) -> DenoisingModel:
+    from ponder.nets import DENOISERS
+
+    m = cfg.model
+    if m.denoiser not in DENOISERS:
+        raise ConfigError(f"unknown denoiser {m.denoiser!r}; choose one of {sorted(DENOISERS)}")
+    net_cls, _ = DENOISERS[m.denoiser]
+    net = net_cls(layout, getattr(m, m.denoiser), uncertainty=m.uncertainty)
+    try:
+        flow = make_flow(m.flow, skew=m.flow_skew, betas=m.vp_betas)
+        return DenoisingModel(net, flow, m.prediction)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+
+
+def build_time_sampler(cfg: RunConfig):
+    params = {"sharpness": cfg.train.sharpness} if cfg.train.time_sampler == "mean_beta" else {}
+    try:
+        return make_time_sampler(cfg.train.time_sampler, cfg.train.add_zeros, **params)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+
+
+def build_schedule(sample: SampleConfig):
+    try:
+        return make_schedule(sample.schedule, **sample.schedule_params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from err
+
+
+def build_guidance(sample: SampleConfig) -> Guidance:
+    try:
+        return Guidance(sample.guidance, sample.guidance_schedule)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err

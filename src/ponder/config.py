@@ -1,0 +1,219 @@
+"""Typed run configuration, YAML presets shipped in the package, dotted ``key=value`` overrides.
+
+A run is described by ``RunConfig`` (task, model, train, sample). Presets are partial YAML
+files in ``ponder/configs``; loading one merges it onto the dataclass defaults, then applies
+overrides such as ``train.steps=500`` or ``model.transformer.width=128``. Unknown keys are
+errors that name the close matches (``ConfigError``; the CLI exits with code 2 on it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from ponder.nets.mlp import MLPConfig
+from ponder.nets.transformer import TransformerConfig
+from ponder.nets.unet import UNetConfig
+
+
+class ConfigError(ValueError):
+    """A preset, key or value that does not fit the configuration."""
+
+
+@dataclass
+class ModelConfig:
+    denoiser: str = "transformer"  # transformer | unet | mlp
+    flow: str = "rectified"  # rectified | cosine | vp
+    flow_skew: float = 0.0  # cosine flow only
+    vp_betas: str = "linear"  # vp flow only: linear | cosine
+    prediction: str = "velocity"  # x0 | eps | velocity | v
+    uncertainty: bool = True  # per-variable log-variance head (drives adaptive schedules)
+    uncertainty_weight: float = 0.01
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    mlp: MLPConfig = field(default_factory=MLPConfig)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 3e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    time_sampler: str = "mean_beta"  # shared | independent | mean_beta | sequential
+    sharpness: float = 1.0  # mean_beta only
+    add_zeros: bool = False
+    label_dropout: float = 0.1  # classifier-free guidance, label-conditioned tasks only
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 25
+    seed: int = 0
+    precision: str = "32"  # "32" | "bf16-mixed"
+    accelerator: str = "auto"  # auto | cpu | gpu
+    devices: Any = 1  # int or "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"  # auto | ddp | ...
+    deterministic: bool = False
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    wandb: bool = False  # log to Weights & Biases (only when installed)
+    progress: bool = True
+
+
+@dataclass
+class SampleConfig:
+    schedule: str = "fixed"
+    schedule_params: dict = field(default_factory=lambda: {"steps": 50})
+    alpha: float = 0.0  # 0 = DDIM (deterministic) .. 1 = DDPM
+    temperature: float = 1.0
+    guidance: float = 1.0
+    guidance_schedule: str = "constant"  # constant | linear
+    batch_size: int = 128
+    num_samples: int = 256  # evaluate's default
+    seed: int = 1234
+
+
+@dataclass
+class RunConfig:
+    task: Any  # the task's own config dataclass (ponder.tasks.TASKS[name].Config)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    about: str = ""  # one line shown by `ponder presets`
+
+
+def preset_names() -> list[str]:
+    files = resources.files("ponder.configs").iterdir()
+    return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
+
+
+def _close(name: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def read_preset(name: str) -> dict:
+    names = preset_names()
+    if name not in names:
+        raise ConfigError(f"unknown preset {name!r}{_close(name, names)} (presets: {names})")
+    text = resources.files("ponder.configs").joinpath(f"{name}.yaml").read_text()
+    return yaml.safe_load(text) or {}
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    origin = typing.get_origin(kind)
+    if kind is Any or kind is dict or origin is dict:
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        return str(value)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return tuple(value)
+    return value
+
+
+def build(cls: type, data: dict, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a (possibly partial) dict; unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"unknown config key {prefix + key!r}{_close(key, names)}")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            kwargs[key] = build(kind, value, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _coerce(value, kind, prefix + key)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{prefix.rstrip('.') or cls.__name__}: {err}") from err
+
+
+def parse_overrides(items: typing.Iterable[str]) -> dict:
+    """``["train.steps=5", "model.transformer.width=64"]`` -> nested dict (YAML values)."""
+    tree: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key=value")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw else ""
+        node = tree
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r} conflicts with another override")
+        node[parts[-1]] = value
+    return tree
+
+
+def merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def to_dict(cfg: Any) -> Any:
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, tuple):
+        return list(cfg)
+    if isinstance(cfg, dict):
+        return {k: to_dict(v) for k, v in cfg.items()}
+    return cfg
+
+
+def run_config_from_dict(data: dict) -> RunConfig:
+    from ponder.tasks import TASKS
+
+    data = dict(data)
+    task = data.pop("task", None)
+    if not isinstance(task, dict) or "name" not in task:
+        raise ConfigError("config needs a task mapping with a 'name'")
+    if task["name"] not in TASKS:
+        raise ConfigError(
+            f"unknown task {task['name']!r}{_close(task['name'], TASKS)} (tasks: {sorted(TASKS)})"
+        )
+    task_cfg = build(TASKS[task["name"]].Config, task, "task.")
+    rest = build(RunConfig, {"task": None, **data})
+    rest.task = task_cfg
+    return rest
+
+
+def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
+    """Preset merged with dotted overrides, validated."""
+    return run_config_from_dict(merge(read_preset(preset), parse_overrides(overrides)))

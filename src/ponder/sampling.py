@@ -1,0 +1,118 @@
+"""The one sampling loop (REFERENCE 1.3): a denoiser callable, a schedule, a generator.
+
+z  <- noise for variables to generate, the known values elsewhere (t = 0 there)
+for each step:
+    x0_hat, eps_hat, logvar <- denoise(z, t)
+    t_next <- schedule stepper(step, t, logvar)
+    z <- reverse_step(z, t -> t_next)          # generalised DDIM / DDPM
+    z <- known values where known              # repaint
+return z  (every variable is at t = 0 at the end)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from ponder.flows import Flow, _bcast
+
+
+class Prediction(NamedTuple):
+    x0: Tensor  # [B, N, D] clean estimate
+    eps: Tensor  # [B, N, D] noise estimate
+    logvar: Tensor | None = None  # [B, N] per-variable uncertainty
+
+
+Denoiser = Callable[[Tensor, Tensor], Prediction]
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What the callback sees after each step (no copies are made for it)."""
+
+    step: int
+    t: Tensor  # [B, N] noise levels after the step
+    z: Tensor  # [B, N, D] state after the step
+    x0: Tensor  # [B, N, D] the clean estimate the step was taken from
+    logvar: Tensor | None  # [B, N]
+
+
+def reverse_step(
+    flow: Flow,
+    z: Tensor,
+    t: Tensor,
+    t_next: Tensor,
+    pred: Prediction,
+    alpha: float = 0.0,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """One generalised DDIM (alpha = 0) .. DDPM (alpha = 1) step from t to t_next, per variable.
+
+    z_next = a(t*) x0 + gamma eps + temperature * sigma * xi,
+    sigma  = alpha b(t*) sqrt(1 - (a_t b_t* / (a_t* b_t))^2),  gamma = sqrt(b(t*)^2 - sigma^2).
+    Variables whose t does not change are returned untouched; no noise is added at t* = 0.
+    """
+    a_t, b_t = flow.a(t), flow.b(t)
+    a_n, b_n = flow.a(t_next), flow.b(t_next)
+    moving = t_next < t  # [B, N]
+    tiny = 1e-12
+    if alpha > 0:
+        ratio = (a_t * b_n) / (a_n * b_t).clamp_min(tiny)
+        sigma = alpha * b_n * torch.sqrt((1 - ratio**2).clamp_min(0.0))
+    else:
+        sigma = torch.zeros_like(t)
+    gamma = torch.sqrt((b_n**2 - sigma**2).clamp_min(0.0))
+    z_next = _bcast(a_n, z) * pred.x0 + _bcast(gamma, z) * pred.eps
+    if alpha > 0 and temperature > 0:
+        xi = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+        z_next = z_next + _bcast(temperature * sigma, z) * xi
+    return torch.where(_bcast(moving, z), z_next, z)
+
+
+def sample(
+    denoise: Denoiser,
+    flow: Flow,
+    schedule,
+    x_known: Tensor,
+    known: Tensor,
+    generator: torch.Generator,
+    alpha: float = 0.0,
+    temperature: float = 1.0,
+    dependency: Tensor | None = None,
+    callback: Callable[[StepState], None] | None = None,
+) -> Tensor:
+    """Generate the unknown variables of ``x_known [B, N, D]`` given ``known [B, N]`` (bool).
+
+    ``schedule`` is any object of ``ponder.schedules`` (``num_steps``, ``start``); values of
+    ``x_known`` where ``known`` is False are ignored. Returns the sample ``[B, N, D]``.
+    """
+    if known.shape != x_known.shape[:2]:
+        raise ValueError(
+            f"known mask has shape {tuple(known.shape)}, expected {tuple(x_known.shape[:2])}"
+        )
+    to_generate = ~known
+    known_3d = _bcast(known, x_known)
+    noise = torch.randn(
+        x_known.shape, generator=generator, device=x_known.device, dtype=x_known.dtype
+    )
+    t = to_generate.to(x_known.dtype)  # [B, N]: 1 to generate, 0 known
+    z = torch.where(known_3d, x_known, flow.noise(torch.zeros_like(noise), t, noise))
+    stepper = schedule.start(to_generate, generator, dependency)
+    for step in range(schedule.num_steps):
+        pred = denoise(z, t)
+        t_next = torch.minimum(stepper(step, t, pred.logvar), t).masked_fill(known, 0.0)
+        z = reverse_step(flow, z, t, t_next, pred, alpha, temperature, generator)
+        z = torch.where(known_3d, x_known, z)
+        t = t_next
+        if callback is not None:
+            callback(StepState(step, t, z, pred.x0, pred.logvar))
+    if bool((t > 0).any()):
+        raise RuntimeError(
+            f"schedule {schedule!r} left {(t > 0).sum().item()} variables unfinished"
+        )
+    return z

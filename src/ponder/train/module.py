@@ -1,0 +1,115 @@
+"""The LightningModule: denoising loss, warm-up, EMA, per-step checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import lightning as L
+import torch
+
+from ponder.checkpoint import flatten_optimizer, prefixed, unflatten_optimizer, unprefixed
+from ponder.config import RunConfig
+from ponder.model import DenoisingModel
+from ponder.train.data import step_seed
+
+
+class NonFiniteLossError(RuntimeError):
+    def __init__(self, step: int, value: float):
+        super().__init__(
+            f"training stopped: the loss is {value} at step {step}; the last good checkpoint "
+            f"is kept (try a lower train.lr or train.grad_clip)"
+        )
+        self.step = step
+
+
+class DenoisingModule(L.LightningModule):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        model: DenoisingModel,
+        time_sampler,
+        resume: tuple[dict, dict] | None = None,
+    ):
+        """``resume``: (tensors, meta) of a training checkpoint to continue from."""
+        super().__init__()
+        self.cfg, self.model, self.time_sampler = cfg, model, time_sampler
+        self.ema = copy.deepcopy(model.net).requires_grad_(False)
+        self.step = 0  # optimizer steps taken so far (survives resume)
+        self.resume_optimizer = None
+        if resume is not None:
+            tensors, meta = resume
+            model.net.load_state_dict(unprefixed("model", tensors))
+            self.ema.load_state_dict(unprefixed("ema", tensors))
+            self.step = int(meta["step"])
+            self.resume_optimizer = unflatten_optimizer(tensors, meta["optimizer"])
+        self.on_log = None  # callable(step, dict) set by the runner
+        self.on_step_end = None  # callable(step) set by the runner (checkpoints)
+
+    def lr_at(self, step: int) -> float:
+        t = self.cfg.train
+        return t.lr * min(1.0, (step + 1) / max(1, t.warmup_steps))
+
+    def configure_optimizers(self):
+        t = self.cfg.train
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=self.lr_at(self.step), weight_decay=t.weight_decay
+        )
+        if self.resume_optimizer is not None:
+            optimizer.load_state_dict(self.resume_optimizer)
+        return optimizer
+
+    def training_step(self, batch, batch_idx):
+        t = self.cfg.train
+        for group in self.optimizers().optimizer.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        generator = torch.Generator().manual_seed(step_seed(t.seed, self.step, self.global_rank, 1))
+        label = batch.label
+        if label is not None and t.label_dropout > 0:  # classifier-free guidance
+            drop = torch.rand(label.shape, generator=generator) < t.label_dropout
+            label = label.masked_fill(drop.to(label.device), -1)
+        parts = self.model.loss(
+            batch.x,
+            batch.known,
+            self.time_sampler,
+            generator,
+            label,
+            self.cfg.model.uncertainty_weight,
+        )
+        value = parts.total.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(self.step, value)
+        self.log("loss", parts.total, prog_bar=True)
+        if self.on_log is not None and (self.step % t.log_every == 0 or self.step + 1 == t.steps):
+            self.on_log(
+                self.step,
+                {
+                    "loss": value,
+                    "mean": parts.mean.item(),
+                    "nll": parts.nll.item(),
+                    "lr": self.lr_at(self.step),
+                },
+            )
+        return parts.total
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = min(self.cfg.train.ema_decay, (1 + self.step) / (10 + self.step))
+        for e, p in zip(self.ema.parameters(), self.model.net.parameters(), strict=True):
+            e.lerp_(p.detach(), 1 - decay)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        self.update_ema()
+        self.step += 1
+        if self.on_step_end is not None:
+            self.on_step_end(self.step)
+
+    def training_state(self) -> tuple[dict, dict]:
+        """(tensors, JSON meta) for a resumable checkpoint."""
+        optim_tensors, optim_rest = flatten_optimizer(self.optimizers().optimizer.state_dict())
+        tensors = {
+            **prefixed("model", self.model.net.state_dict()),
+            **prefixed("ema", self.ema.state_dict()),
+            **optim_tensors,
+        }
+        return tensors, {"step": self.step, "optimizer": optim_rest}

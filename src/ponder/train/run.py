@@ -1,0 +1,152 @@
+"""``ponder.train``: configuration -> Lightning Trainer -> run folder."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ponder.build import build_model, build_task, build_time_sampler
+from ponder.checkpoint import save_tensors
+from ponder.config import (
+    ConfigError,
+    RunConfig,
+    load_config,
+    merge,
+    parse_overrides,
+    run_config_from_dict,
+    to_dict,
+)
+from ponder.rundir import RunDir
+from ponder.train.data import StepBatches, collate_one
+from ponder.train.module import DenoisingModule, NonFiniteLossError
+
+__all__ = ["NonFiniteLossError", "train"]
+
+# Lightning's start-up banner (accelerator table, tips) is noise on every run; keep warnings.
+logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+
+
+class _Module(DenoisingModule):
+    """DenoisingModule plus its data, which needs the rank known only inside the trainer."""
+
+    def __init__(self, cfg, model, time_sampler, task, resume=None):
+        super().__init__(cfg, model, time_sampler, resume)
+        self.task = task
+
+    def train_dataloader(self):
+        t = self.cfg.train
+        world = self.trainer.world_size
+        if t.batch_size % world:
+            raise ConfigError(
+                f"train.batch_size={t.batch_size} is not divisible by the {world} processes"
+            )
+        data = StepBatches(
+            self.task, self.step, t.steps, t.batch_size // world, t.seed, self.global_rank
+        )
+        return DataLoader(data, batch_size=None, shuffle=False, collate_fn=collate_one)
+
+
+def _loggers(cfg: RunConfig, run: RunDir) -> list:
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    loggers = [CSVLogger(run.path, name="logs"), TensorBoardLogger(run.path, name="logs")]
+    if cfg.train.wandb:
+        try:
+            from lightning.pytorch.loggers import WandbLogger
+
+            loggers.append(WandbLogger(project="ponder", save_dir=run.path))
+        except (ImportError, ModuleNotFoundError) as err:
+            raise ConfigError(f"train.wandb=true needs the wandb package: {err}") from err
+    return loggers
+
+
+def train(
+    preset: str | RunConfig,
+    out: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    resume: bool = False,
+    force: bool = False,
+) -> Path:
+    """Train a preset (or a ``RunConfig``) into the run folder ``out``; returns its path.
+
+    ``resume=True`` continues the run in ``out`` from its newest valid checkpoint (overrides,
+    e.g. ``train.steps=...``, apply on top of its saved config). An existing run is never
+    overwritten unless ``force=True``.
+    """
+    run = RunDir(out)
+    resume_state = None
+    if resume:
+        base = to_dict(run.read_config())
+        cfg = run_config_from_dict(merge(base, parse_overrides(overrides)))
+        resume_state = run.latest_checkpoint()
+        run.truncate_log(int(resume_state[1]["step"]))
+    else:
+        cfg = preset if isinstance(preset, RunConfig) else load_config(preset, overrides)
+        if run.exists() and not force:
+            raise ConfigError(
+                f"{run.path} already holds a run; pass --resume to continue it or --force to "
+                f"replace it"
+            )
+        if force and run.path.is_dir():
+            for name in ("checkpoints", "logs", "samples"):
+                shutil.rmtree(run.path / name, ignore_errors=True)
+            for path in (run.log_path, run.model_path, run.model_path.with_suffix(".json")):
+                path.unlink(missing_ok=True)
+    t = cfg.train
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    task = build_task(cfg)
+    torch.manual_seed(t.seed)  # initial weights (later randomness uses per-step generators)
+    model = build_model(cfg, task.layout)
+    module = _Module(cfg, model, build_time_sampler(cfg), task, resume_state)
+    start = module.step
+    if start >= t.steps:
+        raise ConfigError(f"the run is already at step {start} of train.steps={t.steps}")
+    trainer = L.Trainer(
+        max_steps=t.steps - start,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,
+        gradient_clip_val=t.grad_clip or None,
+        logger=_loggers(cfg, run),
+        log_every_n_steps=t.log_every,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=t.progress,
+        deterministic=t.deterministic,
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+        default_root_dir=run.path,
+    )
+    if trainer.is_global_zero:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.write_config(cfg)
+
+    def on_log(step: int, row: dict) -> None:
+        if trainer.is_global_zero:
+            run.append_log({"step": step, **row})
+
+    def on_step_end(step: int) -> None:
+        if trainer.is_global_zero and (step % t.checkpoint_every == 0 or step == t.steps):
+            tensors, meta = module.training_state()
+            save_tensors(run.checkpoint_path(step), tensors, meta)
+            run.prune_checkpoints(t.keep_checkpoints)
+
+    module.on_log, module.on_step_end = on_log, on_step_end
+    trainer.fit(module)
+    if trainer.is_global_zero:
+        save_tensors(
+            run.model_path,
+            module.ema.state_dict(),
+            {"step": module.step, "weights": "ema", "config": to_dict(cfg)},
+        )
+    return run.path

@@ -1,0 +1,77 @@
+"""The command line: exit codes, messages, JSON output, and a light start-up."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ponder.cli import main
+
+TINY = [
+    "task.size=8", "task.patch=4", "model.transformer.width=32", "model.transformer.depth=1",
+    "model.transformer.heads=2", "train.batch_size=8", "train.steps=3", "train.progress=false",
+]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "even_pixels", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_unknown_preset_and_key_exit_2_and_write_nothing(tmp_path, capsys):
+    assert main(["train", "even_pixel", "--out", str(tmp_path / "a")]) == 2
+    assert "did you mean 'even_pixels'" in capsys.readouterr().err
+    assert main(["train", "even_pixels", "train.stepz=3", "--out", str(tmp_path / "b")]) == 2
+    assert "did you mean 'steps'" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nope")]) == 1
+    assert "is not a ponder run" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_is_named(trained, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    model = copy / "model.safetensors"
+    model.write_bytes(model.read_bytes()[:-7])
+    assert main(["evaluate", str(copy), "--num-samples", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "model.safetensors is corrupted or truncated" in err and "Traceback" not in err
+
+
+def test_evaluate_json_and_sample_png(trained, tmp_path, capsys):
+    assert main(["evaluate", str(trained), "--num-samples", "4", "steps=3", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["nfe"] == 3 and record["num_samples"] == 4
+    assert 0.0 <= record["is_color_count_even"] <= 1.0
+    assert main(["sample", str(trained), "--num-samples", "4", "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "samples.png").stat().st_size > 0
+
+
+def test_bad_schedule_parameters_exit_2(trained, capsys):
+    assert main(["evaluate", str(trained), "--schedule", "fixd"]) == 2
+    assert "unknown schedule 'fixd'" in capsys.readouterr().err
+    assert main(["evaluate", str(trained), "stepz=3"]) == 2
+    assert "has no parameter 'stepz'" in capsys.readouterr().err
+
+
+def test_commands_that_do_not_train_never_import_lightning(trained):
+    code = (
+        "import sys; from ponder.cli import main; "
+        f"main(['presets']); main(['evaluate', {str(trained)!r}, '--num-samples', '2', 'steps=2']); "
+        "bad = [m for m in ('lightning', 'transformers') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr

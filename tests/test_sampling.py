@@ -1,0 +1,125 @@
+import pytest
+import torch
+
+from ponder.flows import CosineFlow, RectifiedFlow, VPFlow
+from ponder.sampling import Prediction, reverse_step, sample
+from ponder.schedules import FixedSchedule, make_schedule
+
+
+def oracle(flow, x0):
+    """A denoiser that knows the clean data: eps follows from z exactly."""
+
+    def denoise(z, t):
+        b = flow.b(t).unsqueeze(-1)
+        eps = (z - flow.a(t).unsqueeze(-1) * x0) / b.clamp_min(1e-12)
+        return Prediction(x0, eps, None)
+
+    return denoise
+
+
+@pytest.mark.parametrize("flow", [RectifiedFlow(), CosineFlow(), VPFlow("cosine")], ids=repr)
+def test_ddim_with_the_true_x0_follows_the_forward_path_exactly(flow):
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(3, 6, 2, generator=g, dtype=torch.float64)
+    known = torch.zeros(3, 6, dtype=torch.bool)
+    states = []
+    out = sample(oracle(flow, x0), flow, FixedSchedule(steps=7), x0, known,
+                 torch.Generator().manual_seed(5), alpha=0.0, callback=states.append)
+    assert torch.allclose(out, x0, atol=1e-9)
+    if isinstance(flow, VPFlow):
+        return  # a(1) > 0 there: pure noise is not exactly the forward path's start
+    # every intermediate state is the forward noising of x0 with the initial noise
+    eps0 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    for state in states[:-1]:
+        expected = flow.noise(x0, state.t, eps0)
+        assert torch.allclose(state.z, expected, atol=1e-8)
+    assert [s.step for s in states] == list(range(7))
+
+
+def test_ddim_is_deterministic_and_seeded():
+    flow = RectifiedFlow()
+
+    def denoise(z, t):  # a fixed nonlinear "model"
+        x0 = torch.tanh(z)
+        return Prediction(x0, (z - flow.a(t)[..., None] * x0) / flow.b(t)[..., None], None)
+
+    x = torch.zeros(2, 4, 3)
+    known = torch.zeros(2, 4, dtype=torch.bool)
+    a = sample(denoise, flow, FixedSchedule(steps=5), x, known, torch.Generator().manual_seed(1))
+    b = sample(denoise, flow, FixedSchedule(steps=5), x, known, torch.Generator().manual_seed(1))
+    c = sample(denoise, flow, FixedSchedule(steps=5), x, known, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_ddpm_step_has_the_forward_marginal():
+    """alpha = 1 with the true x0: z_t* ~ a* x0 + b* N(0, I) again (DDPM posterior)."""
+    flow = RectifiedFlow()
+    n = 200_000
+    x0 = torch.full((1, n, 1), 0.5, dtype=torch.float64)
+    eps = torch.randn(1, n, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    t = torch.full((1, n), 0.8, dtype=torch.float64)
+    t_next = torch.full((1, n), 0.5, dtype=torch.float64)
+    z = flow.noise(x0, t, eps)
+    z_next = reverse_step(flow, z, t, t_next, Prediction(x0, eps), alpha=1.0,
+                          generator=torch.Generator().manual_seed(1))
+    assert abs(z_next.mean().item() - 0.25) < 0.005  # a(0.5) * 0.5
+    assert abs(z_next.std().item() - 0.5) < 0.005  # b(0.5)
+    # it keeps gamma of the old noise and adds sigma of fresh noise: a_t b_t* / (a_t* b_t) =
+    # 0.25, sigma = 0.5 sqrt(1 - 0.25^2), gamma = sqrt(0.25 - sigma^2) = 0.125 -> corr 0.25
+    corr = torch.corrcoef(torch.stack([z_next.flatten(), eps.flatten()]))[0, 1]
+    assert abs(corr.item() - 0.25) < 0.01
+
+
+def test_temperature_zero_makes_ddpm_deterministic():
+    flow = RectifiedFlow()
+    x0, eps = torch.ones(1, 3, 2), torch.randn(1, 3, 2)
+    t, t_next = torch.full((1, 3), 0.9), torch.full((1, 3), 0.4)
+    z = flow.noise(x0, t, eps)
+    a = reverse_step(flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(0))
+    b = reverse_step(flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(9))
+    assert torch.equal(a, b)
+
+
+def test_known_variables_are_repainted_and_unmoved_variables_untouched():
+    flow = RectifiedFlow()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 3, generator=g)
+    known = torch.tensor([[True, False, True, False, False], [False] * 5])
+
+    def denoise(z, t):
+        return Prediction(torch.zeros_like(z), z, None)
+
+    seen = []
+    out = sample(denoise, flow, FixedSchedule(steps=4), x, known, g, callback=seen.append)
+    for state in seen:
+        assert torch.equal(state.z[known], x[known])
+        assert torch.all(state.t[known] == 0)
+    assert torch.equal(out[known], x[known])
+    assert torch.allclose(out[~known], torch.zeros_like(out[~known]))  # the model's x0
+
+
+def test_fixed_schedule_grid_and_shift():
+    to_generate = torch.tensor([[True, False, True]])
+    stepper = FixedSchedule(steps=4).start(to_generate)
+    t = to_generate.float()
+    grid = []
+    for step in range(4):
+        t = stepper(step, t, None)
+        grid.append(t[0, 0].item())
+        assert t[0, 1] == 0
+    assert grid == [0.75, 0.5, 0.25, 0.0]
+    shifted = FixedSchedule(steps=2, shift=3.0).start(to_generate)(0, to_generate.float(), None)
+    assert torch.isclose(shifted[0, 0], torch.tensor(3 * 0.5 / (1 + 2 * 0.5)))
+
+
+def test_wrong_known_shape_is_an_error():
+    with pytest.raises(ValueError, match=r"known mask has shape \(2, 4\), expected \(2, 5\)"):
+        sample(lambda z, t: None, RectifiedFlow(), FixedSchedule(steps=1), torch.zeros(2, 5, 1),
+               torch.zeros(2, 4, dtype=torch.bool), torch.Generator())
+
+
+def test_unknown_schedule_names_the_choices():
+    with pytest.raises(ValueError, match="unknown schedule 'parallel'; choose one of"):
+        make_schedule("parallel")
+    with pytest.raises(ValueError, match="has no parameter 'step'"):
+        make_schedule("fixed", step=3)
