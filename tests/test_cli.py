@@ -9,8 +9,14 @@ import pytest
 from ponder.cli import main
 
 TINY = [
-    "task.size=8", "task.patch=4", "model.transformer.width=32", "model.transformer.depth=1",
-    "model.transformer.heads=2", "train.batch_size=8", "train.steps=3", "train.progress=false",
+    "task.size=8",
+    "task.patch=4",
+    "model.transformer.width=32",
+    "model.transformer.depth=1",
+    "model.transformer.heads=2",
+    "train.batch_size=8",
+    "train.steps=3",
+    "train.progress=false",
 ]
 
 
@@ -69,7 +75,8 @@ def test_bad_schedule_parameters_exit_2(trained, capsys):
 def test_commands_that_do_not_train_never_import_lightning(trained):
     code = (
         "import sys; from ponder.cli import main; "
-        f"main(['presets']); main(['evaluate', {str(trained)!r}, '--num-samples', '2', 'steps=2']); "
+        "main(['presets']); "
+        f"main(['evaluate', {str(trained)!r}, '--num-samples', '2', 'steps=2']); "
         "bad = [m for m in ('lightning', 'transformers') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -1,7 +1,13 @@
 import pytest
 
-from ponder.config import ConfigError, load_config, parse_overrides, preset_names, to_dict
-from ponder.config import run_config_from_dict
+from ponder.config import (
+    ConfigError,
+    load_config,
+    parse_overrides,
+    preset_names,
+    run_config_from_dict,
+    to_dict,
+)
 
 
 def test_presets_load_with_their_task_config():
@@ -12,23 +18,35 @@ def test_presets_load_with_their_task_config():
 
 
 def test_overrides_are_typed_and_nested():
-    cfg = load_config("even_pixels", ["train.steps=7", "model.transformer.width=64",
-                                      "train.lr=1e-3", "task.patch=2", "model.uncertainty=false"])
+    cfg = load_config(
+        "even_pixels",
+        [
+            "train.steps=7",
+            "model.transformer.width=64",
+            "train.lr=1e-3",
+            "task.patch=2",
+            "model.uncertainty=false",
+        ],
+    )
     assert cfg.train.steps == 7 and cfg.model.transformer.width == 64
     assert cfg.train.lr == 1e-3 and cfg.task.patch == 2 and cfg.model.uncertainty is False
 
 
 def test_unknown_keys_name_the_close_matches():
-    with pytest.raises(ConfigError, match=r"unknown config key 'train\.setps'; did you mean 'steps'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key 'train\.setps'; did you mean 'steps'"
+    ):
         load_config("even_pixels", ["train.setps=3"])
     with pytest.raises(ConfigError, match=r"'task\.pach'.*'patch'"):
         load_config("even_pixels", ["task.pach=3"])
-    with pytest.raises(ConfigError, match="unknown preset 'even_pixel'; did you mean 'even_pixels'"):
+    with pytest.raises(
+        ConfigError, match="unknown preset 'even_pixel'; did you mean 'even_pixels'"
+    ):
         load_config("even_pixel")
 
 
 def test_bad_values_are_errors():
-    with pytest.raises(ConfigError, match="train.steps must be an integer, got 'many'"):
+    with pytest.raises(ConfigError, match=r"train\.steps must be an integer, got 'many'"):
         load_config("even_pixels", ["train.steps=many"])
     with pytest.raises(ConfigError, match="not of the form key=value"):
         parse_overrides(["train.steps"])

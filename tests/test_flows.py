@@ -11,7 +11,9 @@ def test_boundary_values(flow):
     t0, t1 = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     if isinstance(flow, CosineFlow) and flow.skew > 0:
         # skew starts the path slightly noisy: b(0) = sin(pi/2 * s / (1 + s))
-        assert torch.allclose(flow.b(t0), torch.sin(torch.tensor(torch.pi / 2 * 0.1 / 1.1)).double())
+        assert torch.allclose(
+            flow.b(t0), torch.sin(torch.tensor(torch.pi / 2 * 0.1 / 1.1)).double()
+        )
         return
     assert torch.allclose(flow.a(t0), torch.ones(3, dtype=torch.float64))
     assert torch.allclose(flow.b(t0), torch.zeros(3, dtype=torch.float64))
@@ -72,4 +74,6 @@ def test_unknown_names_are_errors():
     with pytest.raises(ValueError, match="unknown flow 'straight'"):
         make_flow("straight")
     with pytest.raises(ValueError, match="choose one of"):
-        RectifiedFlow().target("score", torch.zeros(1, 1, 1), torch.zeros(1, 1, 1), torch.zeros(1, 1))
+        RectifiedFlow().target(
+            "score", torch.zeros(1, 1, 1), torch.zeros(1, 1, 1), torch.zeros(1, 1)
+        )

@@ -3,7 +3,7 @@
 import torch
 
 from ponder.flows import RectifiedFlow
-from ponder.model import DenoisingModel
+from ponder.model import DenoisingModel, draw_noise
 from ponder.nets.mlp import MLPConfig, MLPDenoiser
 from ponder.sampling import sample
 from ponder.schedules import FixedSchedule
@@ -25,7 +25,8 @@ def train_pairs() -> DenoisingModel:
     g = torch.Generator().manual_seed(0)
     for _ in range(800):
         x = pairs(256, g)
-        loss = model.loss(x, torch.zeros(256, 2, dtype=torch.bool), IndependentTimes(), g).total
+        known = torch.zeros(256, 2, dtype=torch.bool)
+        loss = model.loss(x, draw_noise(x.shape, known, IndependentTimes(), g)).total
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -35,8 +36,14 @@ def train_pairs() -> DenoisingModel:
 def test_tiny_model_learns_the_pair_constraint():
     model = train_pairs()
     known = torch.zeros(500, 2, dtype=torch.bool)
-    x = sample(model.predict, model.flow, FixedSchedule(steps=20), torch.zeros(500, 2, 1), known,
-               torch.Generator().manual_seed(1))
+    x = sample(
+        model.predict,
+        model.flow,
+        FixedSchedule(steps=20),
+        torch.zeros(500, 2, 1),
+        known,
+        torch.Generator().manual_seed(1),
+    )
     assert (x[:, 0].abs() - 1).abs().mean() < 0.15  # lands on the modes
     assert (x[:, 0] + x[:, 1]).abs().mean() < 0.15  # and respects x1 = -x0
     assert 0.3 < (x[:, 0] > 0).float().mean() < 0.7  # both modes
@@ -45,7 +52,13 @@ def test_tiny_model_learns_the_pair_constraint():
     given = torch.zeros(500, 2, 1)
     given[:, 0] = 1.0
     known = torch.tensor([True, False]).expand(500, 2)
-    x = sample(model.predict, model.flow, FixedSchedule(steps=20), given, known,
-               torch.Generator().manual_seed(2))
+    x = sample(
+        model.predict,
+        model.flow,
+        FixedSchedule(steps=20),
+        given,
+        known,
+        torch.Generator().manual_seed(2),
+    )
     assert torch.all(x[:, 0] == 1.0)
     assert (x[:, 1] + 1).abs().mean() < 0.15

@@ -52,8 +52,9 @@ def test_token_split_round_trip(k):
 
 def test_transformer_with_several_tokens_per_variable():
     layout = PatchMapper(1, 8, 8, 4).layout()
-    net = TransformerDenoiser(layout, TransformerConfig(width=16, depth=1, heads=2,
-                                                       tokens_per_variable=4), True)
+    net = TransformerDenoiser(
+        layout, TransformerConfig(width=16, depth=1, heads=2, tokens_per_variable=4), True
+    )
     out = net(torch.randn(2, 4, 16), torch.rand(2, 4))
     assert out.mean.shape == (2, 4, 16) and out.logvar.shape == (2, 4)
 

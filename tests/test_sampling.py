@@ -23,8 +23,16 @@ def test_ddim_with_the_true_x0_follows_the_forward_path_exactly(flow):
     x0 = torch.randn(3, 6, 2, generator=g, dtype=torch.float64)
     known = torch.zeros(3, 6, dtype=torch.bool)
     states = []
-    out = sample(oracle(flow, x0), flow, FixedSchedule(steps=7), x0, known,
-                 torch.Generator().manual_seed(5), alpha=0.0, callback=states.append)
+    out = sample(
+        oracle(flow, x0),
+        flow,
+        FixedSchedule(steps=7),
+        x0,
+        known,
+        torch.Generator().manual_seed(5),
+        alpha=0.0,
+        callback=states.append,
+    )
     assert torch.allclose(out, x0, atol=1e-9)
     if isinstance(flow, VPFlow):
         return  # a(1) > 0 there: pure noise is not exactly the forward path's start
@@ -60,8 +68,15 @@ def test_ddpm_step_has_the_forward_marginal():
     t = torch.full((1, n), 0.8, dtype=torch.float64)
     t_next = torch.full((1, n), 0.5, dtype=torch.float64)
     z = flow.noise(x0, t, eps)
-    z_next = reverse_step(flow, z, t, t_next, Prediction(x0, eps), alpha=1.0,
-                          generator=torch.Generator().manual_seed(1))
+    z_next = reverse_step(
+        flow,
+        z,
+        t,
+        t_next,
+        Prediction(x0, eps),
+        alpha=1.0,
+        generator=torch.Generator().manual_seed(1),
+    )
     assert abs(z_next.mean().item() - 0.25) < 0.005  # a(0.5) * 0.5
     assert abs(z_next.std().item() - 0.5) < 0.005  # b(0.5)
     # it keeps gamma of the old noise and adds sigma of fresh noise: a_t b_t* / (a_t* b_t) =
@@ -75,8 +90,12 @@ def test_temperature_zero_makes_ddpm_deterministic():
     x0, eps = torch.ones(1, 3, 2), torch.randn(1, 3, 2)
     t, t_next = torch.full((1, 3), 0.9), torch.full((1, 3), 0.4)
     z = flow.noise(x0, t, eps)
-    a = reverse_step(flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(0))
-    b = reverse_step(flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(9))
+    a = reverse_step(
+        flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(0)
+    )
+    b = reverse_step(
+        flow, z, t, t_next, Prediction(x0, eps), 1.0, 0.0, torch.Generator().manual_seed(9)
+    )
     assert torch.equal(a, b)
 
 
@@ -114,8 +133,14 @@ def test_fixed_schedule_grid_and_shift():
 
 def test_wrong_known_shape_is_an_error():
     with pytest.raises(ValueError, match=r"known mask has shape \(2, 4\), expected \(2, 5\)"):
-        sample(lambda z, t: None, RectifiedFlow(), FixedSchedule(steps=1), torch.zeros(2, 5, 1),
-               torch.zeros(2, 4, dtype=torch.bool), torch.Generator())
+        sample(
+            lambda z, t: None,
+            RectifiedFlow(),
+            FixedSchedule(steps=1),
+            torch.zeros(2, 5, 1),
+            torch.zeros(2, 4, dtype=torch.bool),
+            torch.Generator(),
+        )
 
 
 def test_unknown_schedule_names_the_choices():

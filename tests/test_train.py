@@ -8,17 +8,25 @@ from ponder.config import ConfigError
 from ponder.rundir import RunDir
 
 TINY = [
-    "task.size=8", "task.patch=4", "model.transformer.width=32", "model.transformer.depth=1",
-    "model.transformer.heads=2", "train.batch_size=16", "train.warmup_steps=5",
-    "train.checkpoint_every=10", "train.log_every=1", "train.progress=false", "train.threads=2",
+    "task.size=8",
+    "task.patch=4",
+    "model.transformer.width=32",
+    "model.transformer.depth=1",
+    "model.transformer.heads=2",
+    "train.batch_size=16",
+    "train.warmup_steps=5",
+    "train.checkpoint_every=10",
+    "train.log_every=1",
+    "train.progress=false",
+    "train.threads=2",
 ]
 
 
 def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
     from ponder.train import train
 
-    whole = train("even_pixels", tmp_path / "whole", TINY + ["train.steps=20"])
-    part = train("even_pixels", tmp_path / "part", TINY + ["train.steps=10"])
+    whole = train("even_pixels", tmp_path / "whole", [*TINY, "train.steps=20"])
+    part = train("even_pixels", tmp_path / "part", [*TINY, "train.steps=10"])
     # pretend the run was cut at step 10: resume it to 20 steps
     train(None, part, ["train.steps=20"], resume=True)
     a, b = RunDir(whole).read_log(), RunDir(part).read_log()
@@ -34,8 +42,9 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
 def test_checkpoints_are_kept_pruned_and_loadable(tmp_path):
     from ponder.train import train
 
-    run = RunDir(train("even_pixels", tmp_path / "r", TINY + ["train.steps=30",
-                                                               "train.keep_checkpoints=2"]))
+    run = RunDir(
+        train("even_pixels", tmp_path / "r", [*TINY, "train.steps=30", "train.keep_checkpoints=2"])
+    )
     assert run.checkpoint_steps() == [20, 30]
     tensors, meta = run.latest_checkpoint()
     assert meta["step"] == 30 and any(k.startswith("optim.") for k in tensors)
@@ -48,18 +57,21 @@ def test_checkpoints_are_kept_pruned_and_loadable(tmp_path):
 def test_an_existing_run_is_not_overwritten(tmp_path):
     from ponder.train import train
 
-    train("even_pixels", tmp_path / "r", TINY + ["train.steps=2"])
+    train("even_pixels", tmp_path / "r", [*TINY, "train.steps=2"])
     with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
-        train("even_pixels", tmp_path / "r", TINY + ["train.steps=2"])
+        train("even_pixels", tmp_path / "r", [*TINY, "train.steps=2"])
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
     from ponder.train import NonFiniteLossError, train
 
     with pytest.raises(NonFiniteLossError, match=r"at step (\d+)") as info:
-        train("even_pixels", tmp_path / "r", TINY + ["train.steps=50", "train.lr=1e30",
-                                                       "train.grad_clip=0", "train.warmup_steps=1",
-                                                       "train.checkpoint_every=1"])
+        train(
+            "even_pixels",
+            tmp_path / "r",
+            [*TINY, "train.steps=50", "train.lr=1e30", "train.grad_clip=0",
+             "train.warmup_steps=1", "train.checkpoint_every=1"],
+        )
     run = RunDir(tmp_path / "r")
     steps = run.checkpoint_steps()
     assert steps and max(steps) <= info.value.step
@@ -79,9 +91,10 @@ class WrongShapes:
 
 
 def test_a_dataset_with_wrong_shapes_names_both_shapes():
+    from ponder.time_samplers import SharedTimes
     from ponder.train.data import StepBatches
     from ponder.variables import VariableLayout
 
-    data = StepBatches(WrongShapes(VariableLayout(4, 5)), 0, 10, 8, 0, 0)
+    data = StepBatches(WrongShapes(VariableLayout(4, 5)), SharedTimes(), 0, 10, 8, 0)
     with pytest.raises(ValueError, match=r"x of shape \[8, 3, 5\], expected \[B, 4, 5\]"):
         data[0]

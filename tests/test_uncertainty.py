@@ -3,7 +3,7 @@
 import torch
 
 from ponder.flows import RectifiedFlow
-from ponder.model import DenoisingModel
+from ponder.model import DenoisingModel, draw_noise
 from ponder.nets.mlp import MLPConfig, MLPDenoiser
 from ponder.time_samplers import IndependentTimes
 from ponder.variables import VariableLayout
@@ -30,7 +30,9 @@ def test_sigma_tracks_the_true_error_of_the_mean():
     before = None
     for step in range(600):
         x = toy_batch(256, g)
-        parts = model.loss(x, known, IndependentTimes(), g, uncertainty_weight=1.0)
+        parts = model.loss(
+            x, draw_noise(x.shape, known, IndependentTimes(), g), uncertainty_weight=1.0
+        )
         opt.zero_grad()
         parts.total.backward()
         opt.step()

@@ -64,6 +64,7 @@ class TrainConfig:
     strategy: str = "auto"  # auto | ddp | ...
     deterministic: bool = False
     threads: int = 0  # torch intra-op threads; 0 = torch's default
+    workers: int = 0  # DataLoader worker processes generating batches ahead
     wandb: bool = False  # log to Weights & Biases (only when installed)
     progress: bool = True
 

@@ -17,6 +17,26 @@ from ponder.sampling import Prediction
 from ponder.time_samplers import TimeSampler
 
 
+class NoiseDraw(NamedTuple):
+    """Everything random about one training step's noising: [B, N], [B, N], [B, N, D]."""
+
+    t: Tensor  # per-variable noise level; 0 for known variables
+    weight: Tensor  # per-variable loss weight; 0 for known variables
+    eps: Tensor  # the Gaussian noise
+
+
+def draw_noise(
+    shape: torch.Size, known: Tensor, time_sampler: TimeSampler, generator: torch.Generator
+) -> NoiseDraw:
+    """Draw t (per the time sampler), loss weights and eps for a batch of ``shape [B, N, D]``;
+    known variables get t = 0 and weight 0. Drawn on the CPU from ``generator``."""
+    b, n, _ = shape
+    draw = time_sampler(b, n, generator)
+    known = known.cpu()
+    eps = torch.randn(tuple(shape), generator=generator)
+    return NoiseDraw(draw.t.masked_fill(known, 0.0), draw.weight.masked_fill(known, 0.0), eps)
+
+
 class LossParts(NamedTuple):
     total: Tensor
     mean: Tensor  # the denoising loss
@@ -59,25 +79,18 @@ class DenoisingModel(nn.Module):
     def loss(
         self,
         x: Tensor,
-        known: Tensor,
-        time_sampler: TimeSampler,
-        generator: torch.Generator,
+        noise: NoiseDraw,
         label: Tensor | None = None,
         uncertainty_weight: float = 0.01,
     ) -> LossParts:
-        """Denoising loss on ``x [B, N, D]`` given ``known [B, N]`` (known: t = 0, no loss)."""
-        b, n, _ = x.shape
-        draw = time_sampler(b, n, generator)
-        t = draw.t.to(x.device).masked_fill(known, 0.0)
-        weight = draw.weight.to(x.device).masked_fill(known, 0.0)
-        eps = torch.randn(x.shape, generator=generator).to(x.device)
-        z = self.flow.noise(x, t, eps)
-        out = self.net(z, t, label)
-        target = self.flow.target(self.prediction, x, eps, t)
-        mean_loss = weighted_mean(per_variable_mse(out.mean, target), weight)
+        """Denoising loss on clean ``x [B, N, D]`` noised as ``noise`` says."""
+        z = self.flow.noise(x, noise.t, noise.eps)
+        out = self.net(z, noise.t, label)
+        target = self.flow.target(self.prediction, x, noise.eps, noise.t)
+        mean_loss = weighted_mean(per_variable_mse(out.mean, target), noise.weight)
         nll = torch.zeros((), device=x.device)
         if out.logvar is not None:
-            nll = uncertainty_nll(out.logvar, out.mean, target, weight)
+            nll = uncertainty_nll(out.logvar, out.mean, target, noise.weight)
         return LossParts(mean_loss + uncertainty_weight * nll, mean_loss, nll)
 
     @torch.no_grad()

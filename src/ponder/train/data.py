@@ -1,41 +1,93 @@
-"""Training data generated on the fly, one whole batch per step.
+"""Training data generated on the fly: everything random about a step, drawn by the loader.
 
-Batch ``i`` of rank ``r`` is drawn from a generator seeded by (seed, i, r), so the data does not
-depend on how the run was interrupted or how many processes share it: resuming at step k
-regenerates exactly batches k, k+1, ...; each rank of a data-parallel run draws its own shard.
+Step ``i`` draws the *global* batch (data, label dropout, noise levels, loss weights, noise)
+from generators seeded by (seed, i) alone; each of ``world`` processes keeps its own slice. So:
+- resuming at step k regenerates exactly the batches k, k+1, ... of an uninterrupted run;
+- a data-parallel run over W processes sees the same global batch as a single process (its
+  averaged gradient matches within float tolerance), and no two ranks share a sample;
+- DataLoader workers can generate ahead without touching the training step's randomness.
+Each process generates the whole global batch and keeps 1/W of it; for the generated tasks
+here that costs far less than the model step.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
+from torch import Tensor
 from torch.utils.data import Dataset
 
-from ponder.tasks.base import Batch, check_batch
+from ponder.model import NoiseDraw, draw_noise
+from ponder.tasks.base import check_batch
 
 
-def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
-    """A distinct 63-bit seed per (run seed, step, rank, stream)."""
-    h = seed * 0x9E3779B97F4A7C15 + step * 0xBF58476D1CE4E5B9 + rank * 0x94D049BB133111EB
-    return (h + stream * 0x2545F4914F6CDD1D) % (2**63 - 1)
+class TrainBatch(NamedTuple):
+    x: Tensor  # [b, N, D] clean variables
+    known: Tensor  # [b, N] observed variables
+    label: Tensor | None  # [b] class labels after dropout (-1 = dropped), or None
+    noise: NoiseDraw  # t, weight [b, N]; eps [b, N, D]
+
+    def to(self, device) -> TrainBatch:
+        label = None if self.label is None else self.label.to(device)
+        noise = NoiseDraw(*(v.to(device) for v in self.noise))
+        return TrainBatch(self.x.to(device), self.known.to(device), label, noise)
+
+
+def step_seed(seed: int, step: int, stream: int) -> int:
+    """A distinct 63-bit seed per (run seed, step, stream)."""
+    h = seed * 0x9E3779B97F4A7C15 + step * 0xBF58476D1CE4E5B9 + stream * 0x94D049BB133111EB
+    return h % (2**63 - 1)
 
 
 class StepBatches(Dataset):
-    def __init__(self, task, start: int, stop: int, batch_size: int, seed: int, rank: int):
-        self.task, self.start, self.stop = task, start, stop
-        self.batch_size, self.seed, self.rank = batch_size, seed, rank
+    """Item ``i`` = this rank's slice of the global batch of step ``start + i``."""
+
+    def __init__(
+        self,
+        task,
+        time_sampler,
+        start: int,
+        stop: int,
+        global_batch: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        label_dropout: float = 0.0,
+    ):
+        if global_batch % world:
+            raise ValueError(f"batch size {global_batch} is not divisible by {world} processes")
+        self.task, self.time_sampler = task, time_sampler
+        self.start, self.stop, self.global_batch, self.seed = start, stop, global_batch, seed
+        self.rank, self.world, self.label_dropout = rank, world, label_dropout
 
     def __len__(self) -> int:
         return self.stop - self.start
 
-    def __getitem__(self, index: int) -> Batch:
+    def __getitem__(self, index: int) -> TrainBatch:
         step = self.start + index
-        generator = torch.Generator().manual_seed(step_seed(self.seed, step, self.rank, 0))
-        batch = self.task.train_batch(self.batch_size, generator)
+        data_gen = torch.Generator().manual_seed(step_seed(self.seed, step, 0))
+        batch = self.task.train_batch(self.global_batch, data_gen)
         layout = self.task.layout
         check_batch(batch, layout.num_variables, layout.dim, f"task {self.task.name!r}")
-        return batch
+        noise_gen = torch.Generator().manual_seed(step_seed(self.seed, step, 1))
+        noise = draw_noise(batch.x.shape, batch.known, self.time_sampler, noise_gen)
+        label = batch.label
+        if label is not None and self.label_dropout > 0:  # classifier-free guidance
+            drop = torch.rand(label.shape, generator=noise_gen) < self.label_dropout
+            label = label.masked_fill(drop, -1)
+        part = slice(
+            self.rank * self.global_batch // self.world,
+            (self.rank + 1) * self.global_batch // self.world,
+        )
+        return TrainBatch(
+            batch.x[part],
+            batch.known[part],
+            None if label is None else label[part],
+            NoiseDraw(*(v[part] for v in noise)),
+        )
 
 
-def collate_one(batch: Batch) -> Batch:
+def collate_one(batch: TrainBatch) -> TrainBatch:
     """The dataset already returns whole batches."""
     return batch

@@ -11,7 +11,7 @@ import torch
 from ponder.checkpoint import flatten_optimizer, prefixed, unflatten_optimizer, unprefixed
 from ponder.config import RunConfig
 from ponder.model import DenoisingModel
-from ponder.train.data import step_seed
+from ponder.train.data import TrainBatch
 
 
 class NonFiniteLossError(RuntimeError):
@@ -28,12 +28,11 @@ class DenoisingModule(L.LightningModule):
         self,
         cfg: RunConfig,
         model: DenoisingModel,
-        time_sampler,
         resume: tuple[dict, dict] | None = None,
     ):
         """``resume``: (tensors, meta) of a training checkpoint to continue from."""
         super().__init__()
-        self.cfg, self.model, self.time_sampler = cfg, model, time_sampler
+        self.cfg, self.model = cfg, model
         self.ema = copy.deepcopy(model.net).requires_grad_(False)
         self.step = 0  # optimizer steps taken so far (survives resume)
         self.resume_optimizer = None
@@ -59,22 +58,12 @@ class DenoisingModule(L.LightningModule):
             optimizer.load_state_dict(self.resume_optimizer)
         return optimizer
 
-    def training_step(self, batch, batch_idx):
+    def training_step(self, batch: TrainBatch, batch_idx):
         t = self.cfg.train
         for group in self.optimizers().optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
-        generator = torch.Generator().manual_seed(step_seed(t.seed, self.step, self.global_rank, 1))
-        label = batch.label
-        if label is not None and t.label_dropout > 0:  # classifier-free guidance
-            drop = torch.rand(label.shape, generator=generator) < t.label_dropout
-            label = label.masked_fill(drop.to(label.device), -1)
         parts = self.model.loss(
-            batch.x,
-            batch.known,
-            self.time_sampler,
-            generator,
-            label,
-            self.cfg.model.uncertainty_weight,
+            batch.x, batch.noise, batch.label, self.cfg.model.uncertainty_weight
         )
         value = parts.total.item()
         if not math.isfinite(value):
@@ -97,6 +86,9 @@ class DenoisingModule(L.LightningModule):
         decay = min(self.cfg.train.ema_decay, (1 + self.step) / (10 + self.step))
         for e, p in zip(self.ema.parameters(), self.model.net.parameters(), strict=True):
             e.lerp_(p.detach(), 1 - decay)
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        return batch.to(device)
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         self.update_ema()

@@ -37,8 +37,8 @@ class _Module(DenoisingModule):
     """DenoisingModule plus its data, which needs the rank known only inside the trainer."""
 
     def __init__(self, cfg, model, time_sampler, task, resume=None):
-        super().__init__(cfg, model, time_sampler, resume)
-        self.task = task
+        super().__init__(cfg, model, resume)
+        self.task, self.time_sampler = task, time_sampler
 
     def train_dataloader(self):
         t = self.cfg.train
@@ -48,9 +48,24 @@ class _Module(DenoisingModule):
                 f"train.batch_size={t.batch_size} is not divisible by the {world} processes"
             )
         data = StepBatches(
-            self.task, self.step, t.steps, t.batch_size // world, t.seed, self.global_rank
+            self.task,
+            self.time_sampler,
+            self.step,
+            t.steps,
+            t.batch_size,
+            t.seed,
+            self.global_rank,
+            world,
+            t.label_dropout,
         )
-        return DataLoader(data, batch_size=None, shuffle=False, collate_fn=collate_one)
+        return DataLoader(
+            data,
+            batch_size=None,
+            shuffle=False,
+            collate_fn=collate_one,
+            num_workers=t.workers,
+            persistent_workers=t.workers > 0,
+        )
 
 
 def _loggers(cfg: RunConfig, run: RunDir) -> list:

@@ -1,0 +1,137 @@
+"""Training and sampling throughput of ponder's denoisers, with model FLOP utilisation.
+
+    python benchmarks/throughput.py                      # small and DiT-S/2-like transformer
+    python benchmarks/throughput.py --size dit-s2 --precision bf16
+    python benchmarks/throughput.py --width 256 --depth 8 --heads 4 --batch 64
+
+DiT-S/2-like: width 384, depth 12, 6 heads, 3x32x32 images as 16 variables of 8x8 patches,
+each variable cut into 16 tokens of 2x2 pixels (256 tokens, as DiT-S/2 on 32x32), batch 32.
+A training step is forward + backward + AdamW on random data; sampling runs the fixed schedule
+for ``--sample-steps`` steps. FLOPs count the matmuls of the forward pass (x3 for a training
+step); utilisation is against a measured 2048^3 matmul peak in the same precision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+
+from ponder.flows import RectifiedFlow
+from ponder.model import DenoisingModel, draw_noise
+from ponder.nets.transformer import TransformerConfig, TransformerDenoiser
+from ponder.sampling import sample
+from ponder.schedules import FixedSchedule
+from ponder.time_samplers import IndependentTimes
+from ponder.variables import PatchMapper
+
+SIZES = {
+    "small": dict(width=128, depth=4, heads=4, image=32, patch=4, tokens_per_variable=1, batch=64),
+    "dit-s2": dict(
+        width=384, depth=12, heads=6, image=32, patch=8, tokens_per_variable=16, batch=32
+    ),
+}
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def timed(fn, warmup: int, repeats: int) -> float:
+    for _ in range(warmup):
+        fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def run(args: argparse.Namespace, size: dict) -> dict:
+    mapper = PatchMapper(3, size["image"], size["image"], size["patch"])
+    cfg = TransformerConfig(
+        size["width"], size["depth"], size["heads"], tokens_per_variable=size["tokens_per_variable"]
+    )
+    net = TransformerDenoiser(mapper.layout(), cfg, uncertainty=True)
+    if args.compile:
+        net = torch.compile(net)
+    model = DenoisingModel(net, RectifiedFlow(), "velocity")
+    layout = mapper.layout()
+    batch = size["batch"]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, layout.num_variables, layout.dim, generator=g)
+    known = torch.zeros(batch, layout.num_variables, dtype=torch.bool)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    bf16 = args.precision == "bf16"
+    noise = draw_noise(x.shape, known, IndependentTimes(), g)
+
+    def train_step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model.loss(x, noise).total
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def sample_batch():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            sample(model.predict, model.flow, FixedSchedule(args.sample_steps), x, known, g)
+
+    step_s = timed(train_step, 2, args.repeats)
+    sample_s = timed(sample_batch, 1, max(1, args.repeats // 3))
+    flops = (net._orig_mod if args.compile else net).flops_per_sample()
+    peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32)
+    return {
+        "params_M": sum(p.numel() for p in net.parameters()) / 1e6,
+        "tokens": layout.num_variables * size["tokens_per_variable"],
+        "batch": batch,
+        "train_samples_s": batch / step_s,
+        "sample_samples_s": batch / sample_s,
+        "train_GFLOPs": 3 * flops * batch / step_s / 1e9,
+        "peak_GFLOPs": peak / 1e9,
+        "mfu": 3 * flops * batch / step_s / peak,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", choices=[*SIZES, "all"], default="all")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sample-steps", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=6)
+    p.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
+    for key in ("width", "depth", "heads", "image", "patch", "tokens_per_variable", "batch"):
+        p.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    names = list(SIZES) if args.size == "all" else [args.size]
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{args.threads} threads, {args.precision}{', compiled' if args.compile else ''}"
+    )
+    print(
+        "| size | params (M) | tokens | batch | train samples/s | sample samples/s "
+        f"({args.sample_steps} steps) | train GFLOP/s | matmul peak GFLOP/s | MFU |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        size = dict(SIZES[name])
+        for key in size:
+            if getattr(args, key, None) is not None:
+                size[key] = getattr(args, key)
+        r = run(args, size)
+        print(
+            f"| {name} | {r['params_M']:.2f} | {r['tokens']} | {r['batch']} | "
+            f"{r['train_samples_s']:.1f} | {r['sample_samples_s']:.1f} | "
+            f"{r['train_GFLOPs']:.0f} | {r['peak_GFLOPs']:.0f} | {r['mfu']:.0%} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
