@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 
 import lightning as L
 import torch
@@ -65,20 +64,19 @@ class DenoisingModule(L.LightningModule):
         parts = self.model.loss(
             batch.x, batch.noise, batch.label, self.cfg.model.uncertainty_weight
         )
-        value = parts.total.item()
-        if not math.isfinite(value):
-            raise NonFiniteLossError(self.step, value)
+        finite = torch.isfinite(parts.total.detach())
+        if self.trainer.world_size > 1:  # every rank must stop together, or the others hang
+            finite = self.all_gather(finite).all()
+        if not finite:
+            raise NonFiniteLossError(self.step, parts.total.item())
         self.log("loss", parts.total, prog_bar=True)
         if self.on_log is not None and (self.step % t.log_every == 0 or self.step + 1 == t.steps):
-            self.on_log(
-                self.step,
-                {
-                    "loss": value,
-                    "mean": parts.mean.item(),
-                    "nll": parts.nll.item(),
-                    "lr": self.lr_at(self.step),
-                },
-            )
+            values = torch.stack([parts.total, parts.mean, parts.nll]).detach()
+            if self.trainer.world_size > 1:  # the global batch's loss, as one process sees it
+                values = self.all_gather(values).mean(0)
+            loss, mean, nll = values.tolist()
+            self.on_log(self.step, {"loss": loss, "mean": mean, "nll": nll,
+                                    "lr": self.lr_at(self.step)})
         return parts.total
 
     @torch.no_grad()

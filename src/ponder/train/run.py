@@ -30,7 +30,7 @@ __all__ = ["NonFiniteLossError", "train"]
 
 # Lightning's start-up banner (accelerator table, tips) is noise on every run; keep warnings.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
-warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+warnings.filterwarnings("ignore", message=".*(LeafSpec|all_gather).*is deprecated")
 
 
 class _Module(DenoisingModule):
@@ -71,7 +71,8 @@ class _Module(DenoisingModule):
 def _loggers(cfg: RunConfig, run: RunDir) -> list:
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    loggers = [CSVLogger(run.path, name="logs"), TensorBoardLogger(run.path, name="logs")]
+    logs = run.path / "logs"
+    loggers = [CSVLogger(logs, name="csv"), TensorBoardLogger(logs, name="tensorboard")]
     if cfg.train.wandb:
         try:
             from lightning.pytorch.loggers import WandbLogger
@@ -95,16 +96,24 @@ def train(
     e.g. ``train.steps=...``, apply on top of its saved config). An existing run is never
     overwritten unless ``force=True``.
     """
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    # In a multi-process run every process executes this function; only the first one (rank
+    # from the launcher's environment) checks and prepares the run folder.
+    first = rank_zero_only.rank == 0
     run = RunDir(out)
     resume_state = None
     if resume:
         base = to_dict(run.read_config())
         cfg = run_config_from_dict(merge(base, parse_overrides(overrides)))
         resume_state = run.latest_checkpoint()
-        run.truncate_log(int(resume_state[1]["step"]))
+        if first:
+            run.truncate_log(int(resume_state[1]["step"]))
     else:
         cfg = preset if isinstance(preset, RunConfig) else load_config(preset, overrides)
-        if run.exists() and not force:
+        if not first:
+            pass
+        elif run.exists() and not force:
             raise ConfigError(
                 f"{run.path} already holds a run; pass --resume to continue it or --force to "
                 f"replace it"
