@@ -76,6 +76,9 @@ class Pipeline:
                 f"model has no uncertainty head (train with model.uncertainty=true)"
             )
         guidance = build_guidance(s)
+        if s.precision not in ("32", "bf16"):
+            raise ConfigError(f"sample.precision must be '32' or 'bf16', got {s.precision!r}")
+        bf16 = s.precision == "bf16"
         seed = s.seed if seed is None else seed
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
@@ -87,7 +90,8 @@ class Pipeline:
             generator = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i)
 
             def denoise(z, t, label=label):
-                return self.model.predict(z, t, label, guidance)
+                with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+                    return self.model.predict(z, t, label, guidance)
 
             outs.append(
                 sample_loop(

@@ -154,9 +154,6 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ponder.checkpoint import CheckpointError
-    from ponder.config import ConfigError
-
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["spatial"]:  # its own parser; nothing of the denoising stack is imported
         from ponder.spatial.cli import main as spatial_main
@@ -167,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         top.parse_args(argv)  # prints help or names the valid commands, exits
     # intermixed: overrides may come before or after options (`evaluate RUN --json steps=5`)
     args = commands[argv[0]].parse_intermixed_args(argv[1:])
+    from ponder.checkpoint import CheckpointError  # after parsing: --help stays instant
+    from ponder.config import ConfigError
     try:
         return args.func(args)
     except ConfigError as err:

@@ -63,6 +63,7 @@ class TrainConfig:
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp | ...
     deterministic: bool = False
+    compile: bool = False  # torch.compile the denoiser (first steps slower; see RESULTS.md)
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     workers: int = 0  # DataLoader worker processes generating batches ahead
     wandb: bool = False  # log to Weights & Biases (only when installed)
@@ -80,6 +81,7 @@ class SampleConfig:
     batch_size: int = 128
     num_samples: int = 256  # evaluate's default
     seed: int = 1234
+    precision: str = "32"  # "32" | "bf16" (autocast of the denoiser; the loop stays fp32)
 
 
 @dataclass

@@ -44,6 +44,11 @@ class DenoisingModule(L.LightningModule):
         self.on_log = None  # callable(step, dict) set by the runner
         self.on_step_end = None  # callable(step) set by the runner (checkpoints)
 
+    @property
+    def plain_net(self) -> torch.nn.Module:
+        """The denoiser without a torch.compile wrapper (its state dict has plain keys)."""
+        return getattr(self.model.net, "_orig_mod", self.model.net)
+
     def lr_at(self, step: int) -> float:
         t = self.cfg.train
         return t.lr * min(1.0, (step + 1) / max(1, t.warmup_steps))
@@ -82,7 +87,7 @@ class DenoisingModule(L.LightningModule):
     @torch.no_grad()
     def update_ema(self) -> None:
         decay = min(self.cfg.train.ema_decay, (1 + self.step) / (10 + self.step))
-        for e, p in zip(self.ema.parameters(), self.model.net.parameters(), strict=True):
+        for e, p in zip(self.ema.parameters(), self.plain_net.parameters(), strict=True):
             e.lerp_(p.detach(), 1 - decay)
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
@@ -98,7 +103,7 @@ class DenoisingModule(L.LightningModule):
         """(tensors, JSON meta) for a resumable checkpoint."""
         optim_tensors, optim_rest = flatten_optimizer(self.optimizers().optimizer.state_dict())
         tensors = {
-            **prefixed("model", self.model.net.state_dict()),
+            **prefixed("model", self.plain_net.state_dict()),
             **prefixed("ema", self.ema.state_dict()),
             **optim_tensors,
         }

@@ -130,6 +130,8 @@ def train(
     torch.manual_seed(t.seed)  # initial weights (later randomness uses per-step generators)
     model = build_model(cfg, task.layout)
     module = _Module(cfg, model, build_time_sampler(cfg), task, resume_state)
+    if t.compile:  # after the EMA copy and any resumed weights were loaded into the plain net
+        model.net = torch.compile(model.net)
     start = module.step
     if start >= t.steps:
         raise ConfigError(f"the run is already at step {start} of train.steps={t.steps}")
