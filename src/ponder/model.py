@@ -41,6 +41,7 @@ class LossParts(NamedTuple):
     total: Tensor
     mean: Tensor  # the denoising loss
     nll: Tensor  # the uncertainty head's Gaussian NLL (0 without a head)
+    contrastive: Tensor | None = None  # energy models: the energy-landscape loss
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,11 @@ class DenoisingModel(nn.Module):
         noise: NoiseDraw,
         label: Tensor | None = None,
         uncertainty_weight: float = 0.01,
+        x_negative: Tensor | None = None,
     ) -> LossParts:
-        """Denoising loss on clean ``x [B, N, D]`` noised as ``noise`` says."""
+        """Denoising loss on clean ``x [B, N, D]`` noised as ``noise`` says.
+
+        ``x_negative`` (task-made wrong answers) is used by energy models only."""
         z = self.flow.noise(x, noise.t, noise.eps)
         out = self.net(z, noise.t, label)
         target = self.flow.target(self.prediction, x, noise.eps, noise.t)

@@ -28,6 +28,8 @@ class Prediction(NamedTuple):
 
 
 Denoiser = Callable[[Tensor, Tensor], Prediction]
+# refine(z [B, N, D], t [B, N], x0_hat [B, N, D], known [B, N], x_known [B, N, D]) -> z
+Refiner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,15 @@ def sample(
     temperature: float = 1.0,
     dependency: Tensor | None = None,
     callback: Callable[[StepState], None] | None = None,
+    refine: Refiner | None = None,
 ) -> Tensor:
     """Generate the unknown variables of ``x_known [B, N, D]`` given ``known [B, N]`` (bool).
 
     ``schedule`` is any object of ``ponder.schedules`` (``num_steps``, ``start``); values of
-    ``x_known`` where ``known`` is False are ignored. Returns the sample ``[B, N, D]``.
+    ``x_known`` where ``known`` is False are ignored. ``refine``, if given, replaces the state
+    after each step's reverse step (test-time compute at the new noise level, e.g. energy
+    descent, ``ponder.energy``); known variables are repainted after it. Returns the sample
+    ``[B, N, D]``.
     """
     if known.shape != x_known.shape[:2]:
         raise ValueError(
@@ -107,6 +113,8 @@ def sample(
         pred = denoise(z, t)
         t_next = torch.minimum(stepper(step, t, pred.logvar), t).masked_fill(known, 0.0)
         z = reverse_step(flow, z, t, t_next, pred, alpha, temperature, generator)
+        if refine is not None:
+            z = refine(z, t_next, pred.x0, known, x_known)
         z = torch.where(known_3d, x_known, z)
         t = t_next
         if callback is not None:

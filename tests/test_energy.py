@@ -1,0 +1,137 @@
+"""Energy diffusion: gradient parameterisation, annealed descent, contrastive training."""
+
+import pytest
+import torch
+from torch import nn
+
+from ponder.energy import EnergyDenoiser, EnergyDescent, EnergyModel, descent_step_size
+from ponder.flows import VPFlow
+from ponder.model import draw_noise
+from ponder.nets.mlp import MLPConfig, MLPDenoiser
+from ponder.nets.output import DenoiserOutput
+from ponder.sampling import sample
+from ponder.schedules import FixedSchedule
+from ponder.time_samplers import SharedTimes
+from ponder.variables import VariableLayout
+
+
+class Quadratic(nn.Module):
+    """f(z, t) = (z - a(t) mu) / sqrt(b(t)): E = 0.5 ||z - a mu||^2 / b, whose gradient
+    (z - a mu) / b is the exact eps for data concentrated at mu."""
+
+    def __init__(self, flow, mu):
+        super().__init__()
+        self.flow, self.mu = flow, mu
+        self.out = nn.Linear(1, 1)  # present but not zero: left alone
+
+    def forward(self, z, t, label=None):
+        a, b = self.flow.a(t)[..., None], self.flow.b(t)[..., None]
+        return DenoiserOutput((z - a * self.mu) / b.clamp_min(1e-3).sqrt())
+
+
+def test_the_eps_prediction_is_the_energy_gradient():
+    torch.manual_seed(0)
+    net = EnergyDenoiser(MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2)))
+    net = net.double()
+    z, t = torch.randn(2, 3, 2, dtype=torch.float64), torch.rand(2, 3, dtype=torch.float64)
+    grad = net(z, t).mean
+    h = 1e-6
+    for i, j in [(0, 1), (2, 0)]:
+        dz = torch.zeros_like(z)
+        dz[0, i, j] = h
+        numeric = (net.energy(z + dz, t) - net.energy(z - dz, t))[0] / (2 * h)
+        assert abs(numeric.item() - grad[0, i, j].item()) < 1e-6
+    assert net.base.out.weight.abs().sum() > 0  # re-initialised from zero
+
+
+def test_descent_step_size_matches_the_discrete_betas():
+    flow = VPFlow("cosine", steps=10)
+    abar = torch.exp(flow.log_abar)  # [11]
+    t = torch.tensor([0.3, 1.0, 0.0], dtype=torch.float32)
+    eta = descent_step_size(flow, t)
+    beta3 = 1 - abar[3] / abar[2]
+    assert torch.isclose(eta[0], (beta3 / (1 - abar[3]).sqrt()).float(), rtol=1e-4)
+    assert eta[2] == 0
+
+
+def test_annealed_descent_finds_the_energy_minimum_and_never_climbs():
+    flow = VPFlow("cosine", steps=10)
+    mu = torch.tensor([0.5, -0.25])
+    net = EnergyDenoiser(Quadratic(flow, mu))
+    x = torch.zeros(4, 1, 2)
+    known = torch.zeros(4, 1, dtype=torch.bool)
+    energies = []
+
+    class Watch(EnergyDescent):
+        def __call__(self, z, t, x0, known, x_known):
+            far = x0 * 0 + 2.0 if bool((t > 0).all()) else x0  # start each descent far away
+            out = super().__call__(z, t, far, known, x_known)
+            if bool((t > 0).all()):
+                energies.append(self.net.energy(out, t))
+            return out
+
+    descent = Watch(net, flow, steps=30, step_scale=1.0)
+    y = sample(lambda z, t: None or _predict(net, flow, z, t), flow, FixedSchedule(10), x,
+               known, torch.Generator().manual_seed(0), refine=descent)
+    assert torch.allclose(y, mu.expand(4, 1, 2), atol=1e-4)
+    # each level's descent starts at the jump (energy of the point 2.0) and only goes down
+    t = torch.full((4, 1), 0.5)
+    start = net.energy(flow.a(t)[..., None] * torch.full((4, 1, 2), 2.0), t)
+    end = Watch(net, flow, steps=30)(torch.zeros(4, 1, 2), t, torch.zeros(4, 1, 2), known, x)
+    assert torch.all(net.energy(end, t) <= start)
+
+
+def _predict(net, flow, z, t):
+    from ponder.sampling import Prediction
+
+    eps = net(z, t).mean
+    return Prediction((z - flow.b(t)[..., None] * eps) / flow.a(t)[..., None], eps)
+
+
+def test_too_large_steps_are_rejected():
+    flow = VPFlow("cosine", steps=10)
+    net = EnergyDenoiser(Quadratic(flow, torch.zeros(2)))
+    t = torch.full((3, 1), 0.5)
+    known = torch.zeros(3, 1, dtype=torch.bool)
+    x0 = torch.full((3, 1, 2), 1.0)
+    huge = EnergyDescent(net, flow, steps=5, step_scale=1e6)
+    jumped = EnergyDescent(net, flow, steps=0)(None, t, x0, known, x0)
+    out = huge(None, t, x0, known, x0)
+    assert torch.equal(out, jumped)  # every overshooting step raised the energy
+
+
+def test_bad_inner_steps():
+    flow = VPFlow("cosine", steps=10)
+    with pytest.raises(ValueError, match="inner steps must be >= 0, got -1"):
+        EnergyDescent(EnergyDenoiser(Quadratic(flow, torch.zeros(1))), flow, steps=-1)
+
+
+def test_a_tiny_energy_model_learns_addition_and_its_landscape():
+    """Variables [a, b, y] with y = a + b: the sampled y beats the zero predictor by far, and
+    the true answer has lower energy than a wrong one."""
+    torch.manual_seed(0)
+    flow = VPFlow("cosine", steps=10)
+    net = EnergyDenoiser(MLPDenoiser(VariableLayout(3, 1), MLPConfig(width=64, depth=3)))
+    model = EnergyModel(net, flow, contrastive_weight=0.5)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(0)
+    known = torch.tensor([True, True, False]).expand(256, 3)
+
+    def batch(n):
+        ab = torch.rand(n, 2, 1, generator=g) - 0.5
+        return torch.cat([ab, ab.sum(1, keepdim=True)], 1)
+
+    for _ in range(500):
+        x = batch(256)
+        parts = model.loss(x, draw_noise(x.shape, known, SharedTimes(), g))
+        opt.zero_grad()
+        parts.total.backward()
+        opt.step()
+    assert parts.contrastive is not None and parts.contrastive < 0.69  # below log 2 (chance)
+    model.eval()
+    x = batch(256)
+    refine = EnergyDescent(net, flow, steps=5, data_range=(-1.0, 1.0))
+    y = sample(model.predict, flow, FixedSchedule(10), x, known, g, refine=refine)
+    mse = (y[:, 2] - x[:, 2]).pow(2).mean().item()
+    zero = x[:, 2].pow(2).mean().item()
+    assert mse < 0.2 * zero, (mse, zero)
