@@ -35,21 +35,32 @@ SIZES = {
 }
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_peak(dtype: torch.dtype, device: torch.device, repeats: int = 5) -> float:
+    n = 2048 if device.type == "cpu" else 8192
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
     a @ b
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync(device)
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
-def timed(fn, warmup: int, repeats: int) -> float:
+def timed(fn, warmup: int, repeats: int, device: torch.device) -> float:
     for _ in range(warmup):
         fn()
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
+    sync(device)
     return (time.perf_counter() - start) / repeats
 
 
@@ -61,7 +72,8 @@ def run(args: argparse.Namespace, size: dict) -> dict:
     net = TransformerDenoiser(mapper.layout(), cfg, uncertainty=True)
     if args.compile:
         net = torch.compile(net)
-    model = DenoisingModel(net, RectifiedFlow(), "velocity")
+    device = torch.device(args.device)
+    model = DenoisingModel(net, RectifiedFlow(), "velocity").to(device)
     layout = mapper.layout()
     batch = size["batch"]
     g = torch.Generator().manual_seed(0)
@@ -70,22 +82,27 @@ def run(args: argparse.Namespace, size: dict) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     bf16 = args.precision == "bf16"
     noise = draw_noise(x.shape, known, IndependentTimes(), g)
+    noise = type(noise)(*(v.to(device) for v in noise))
+    x, known = x.to(device), known.to(device)
+    sample_gen = torch.Generator(device).manual_seed(0)
 
     def train_step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss = model.loss(x, noise).total
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
     def sample_batch():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            sample(model.predict, model.flow, FixedSchedule(args.sample_steps), x, known, g)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            sample(
+                model.predict, model.flow, FixedSchedule(args.sample_steps), x, known, sample_gen
+            )
 
-    step_s = timed(train_step, 2, args.repeats)
-    sample_s = timed(sample_batch, 1, max(1, args.repeats // 3))
+    step_s = timed(train_step, 2, args.repeats, device)
+    sample_s = timed(sample_batch, 1, max(1, args.repeats // 3), device)
     flops = (net._orig_mod if args.compile else net).flops_per_sample()
-    peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32)
+    peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32, device)
     return {
         "params_M": sum(p.numel() for p in net.parameters()) / 1e6,
         "tokens": layout.num_variables * size["tokens_per_variable"],
@@ -106,6 +123,7 @@ def main() -> None:
     p.add_argument("--sample-steps", type=int, default=10)
     p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     for key in ("width", "depth", "heads", "image", "patch", "tokens_per_variable", "batch"):
         p.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
     args = p.parse_args()
