@@ -72,6 +72,45 @@ def test_bad_schedule_parameters_exit_2(trained, capsys):
     assert "has no parameter 'stepz'" in capsys.readouterr().err
 
 
+def test_study_writes_tables_and_pictures(trained, tmp_path, capsys):
+    out = tmp_path / "study"
+    args = [
+        "study",
+        str(trained),
+        "--schedules",
+        "fixed,random_seq,adaptive_seq",
+        "--overlaps",
+        "0,0.5",
+        "--num-samples",
+        "3",
+        "--steps",
+        "4",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    rows = (out / "study.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("schedule,overlap,steps,nfe,seconds,is_color_count_even")
+    assert [r.split(",")[:2] for r in rows[1:]] == [
+        ["fixed", ""],
+        ["random_seq", "0"],
+        ["random_seq", "0.5"],
+        ["adaptive_seq", "0"],
+        ["adaptive_seq", "0.5"],
+    ]
+    for name in ("fixed.gif", "random_seq_o0_order.png", "adaptive_seq_o0.5_active.png"):
+        assert (out / name).stat().st_size > 0
+    assert main(["study", str(trained), "--schedules", "fixd"]) == 2
+    assert "unknown schedule 'fixd'" in capsys.readouterr().err
+
+
+def test_adaptive_schedule_needs_an_uncertainty_head(tmp_path, capsys):
+    run = tmp_path / "nohead"
+    assert main(["train", "even_pixels", *TINY, "model.uncertainty=false", "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--schedule", "adaptive_seq", "steps=4"]) == 2
+    assert "no uncertainty head" in capsys.readouterr().err
+
+
 def test_commands_that_do_not_train_never_import_lightning(trained):
     code = (
         "import sys; from ponder.cli import main; "

@@ -109,6 +109,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from ponder.api import load
+    from ponder.config import ConfigError
+    from ponder.study import run_study
+
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    try:
+        overlaps = [float(o) for o in split(args.overlaps)]
+    except ValueError as err:
+        raise ConfigError(f"--overlaps must be numbers in [0, 1): {err}") from err
+    pipe = load(args.run_dir, device=args.device)
+    out = Path(args.out or Path(args.run_dir) / "study")
+    try:
+        rows = run_study(pipe, split(args.schedules), overlaps, args.num_samples, out, args.steps)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    print((out / "study.md").read_text())
+    print(f"{len(rows)} rows -> {out}/study.md, study.csv and pictures")
+    return 0
+
+
 def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser (for help and errors) and one parser per subcommand."""
     p = argparse.ArgumentParser(prog="ponder", description="Reasoning with denoising models.")
@@ -148,6 +171,21 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
             s.add_argument("--json", action="store_true", help="one JSON object on stdout")
         s.set_defaults(func=func)
 
+    s = sub.add_parser("study", help="evaluate one run under many schedules and overlaps")
+    s.add_argument("run_dir")
+    s.add_argument("--schedules", default="fixed,random_seq,graph_seq,adaptive_seq")
+    s.add_argument("--overlaps", default="0,0.75")
+    s.add_argument("--num-samples", type=int, default=64)
+    s.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="steps per run (default: the run's for fixed, max(N, that) otherwise)",
+    )
+    s.add_argument("--out", default=None, help="default: RUN_DIR/study")
+    s.add_argument("--device", default=None)
+    s.set_defaults(func=cmd_study)
+
     # listed for --help only: main() hands `ponder spatial ...` to ponder.spatial.cli first
     sub.add_parser("spatial", help="3D spatial reasoning tools (ponder spatial --help)")
     return p, dict(sub.choices)
@@ -166,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = commands[argv[0]].parse_intermixed_args(argv[1:])
     from ponder.checkpoint import CheckpointError  # after parsing: --help stays instant
     from ponder.config import ConfigError
+
     try:
         return args.func(args)
     except ConfigError as err:
