@@ -17,6 +17,8 @@ def _split_overrides(items: list[str]) -> tuple[dict, dict]:
 
     tree = parse_overrides(items)
     sample = tree.pop("sample", {})
+    if "task" in tree:
+        sample = {**sample, "task": tree.pop("task")}
     for key, value in tree.items():
         if isinstance(value, dict):
             raise ConfigError(
@@ -33,6 +35,14 @@ def _pipeline(args, sample_overrides: dict):
     from ponder.config import SampleConfig, build, merge, to_dict
 
     pipe = load(args.run_dir, device=args.device)
+    task_overrides = sample_overrides.pop("task", None)
+    if task_overrides:  # e.g. task.test_givens=[54,80]: other test conditions, same model
+        from ponder.build import build_task
+
+        task_cls = type(pipe.cfg.task)
+        merged = merge(to_dict(pipe.cfg.task), task_overrides)
+        pipe.cfg = replace(pipe.cfg, task=build(task_cls, merged, "task."))
+        pipe.task = build_task(pipe.cfg)
     if sample_overrides:
         merged = merge(to_dict(pipe.cfg.sample), sample_overrides)
         pipe.cfg = replace(pipe.cfg, sample=build(SampleConfig, merged, "sample."))
@@ -110,7 +120,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_study(args) -> int:
-    from ponder.api import load
     from ponder.config import ConfigError
     from ponder.study import run_study
 
@@ -121,7 +130,8 @@ def cmd_study(args) -> int:
         overlaps = [float(o) for o in split(args.overlaps)]
     except ValueError as err:
         raise ConfigError(f"--overlaps must be numbers in [0, 1): {err}") from err
-    pipe = load(args.run_dir, device=args.device)
+    _, overrides = _split_overrides(args.overrides)
+    pipe = _pipeline(args, overrides)
     out = Path(args.out or Path(args.run_dir) / "study")
     try:
         rows = run_study(pipe, split(args.schedules), overlaps, args.num_samples, out, args.steps)
@@ -173,6 +183,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
 
     s = sub.add_parser("study", help="evaluate one run under many schedules and overlaps")
     s.add_argument("run_dir")
+    s.add_argument("overrides", nargs="*", help="task.KEY=VALUE or sample.KEY=VALUE")
     s.add_argument("--schedules", default="fixed,random_seq,graph_seq,adaptive_seq")
     s.add_argument("--overlaps", default="0,0.75")
     s.add_argument("--num-samples", type=int, default=64)

@@ -6,7 +6,8 @@ provide ``layout``, ``train_batch``, ``test_batch``, ``evaluate``, ``to_images``
 """
 
 from ponder.tasks.even_pixels import EvenPixelsTask
+from ponder.tasks.sudoku import SudokuTask
 
-TASKS: dict[str, type] = {"even_pixels": EvenPixelsTask}
+TASKS: dict[str, type] = {"even_pixels": EvenPixelsTask, "sudoku": SudokuTask}
 
 __all__ = ["TASKS"]
