@@ -7,16 +7,12 @@ import sys
 import pytest
 
 from ponder.cli import main
+from tiny import TINY_EVEN_PIXELS
 
 TINY = [
-    "task.size=8",
-    "task.patch=4",
-    "model.transformer.width=32",
-    "model.transformer.depth=1",
-    "model.transformer.heads=2",
+    *TINY_EVEN_PIXELS,
     "train.batch_size=8",
     "train.steps=3",
-    "train.progress=false",
 ]
 
 

@@ -5,23 +5,40 @@ import subprocess
 import sys
 
 from ponder.rundir import RunDir
+from tiny import TINY_EVEN_PIXELS
 
 TINY = [
-    "task.size=8", "task.patch=4", "model.transformer.width=32", "model.transformer.depth=1",
-    "model.transformer.heads=2", "train.batch_size=16", "train.steps=8", "train.log_every=1",
-    "train.progress=false", "train.checkpoint_every=4", "train.threads=1",
+    *TINY_EVEN_PIXELS,
+    "train.batch_size=16",
+    "train.steps=8",
+    "train.log_every=1",
+    "train.checkpoint_every=4",
+    "train.threads=1",
 ]
 
 
 def ponder_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "ponder.cli", *args], capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "ponder.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_two_processes_match_one_process_for_the_same_global_batch(tmp_path):
-    ddp = ponder_cli("train", "even_pixels", *TINY, "train.strategy=ddp", "train.devices=2",
-                     "train.accelerator=cpu", "--out", str(tmp_path / "ddp"))
+    ddp = ponder_cli(
+        "train",
+        "even_pixels",
+        *TINY,
+        "train.strategy=ddp",
+        "train.devices=2",
+        "train.accelerator=cpu",
+        "--out",
+        str(tmp_path / "ddp"),
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     single = ponder_cli("train", "even_pixels", *TINY, "--out", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr[-3000:]

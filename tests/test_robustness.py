@@ -10,11 +10,15 @@ import torch
 
 from ponder.checkpoint import load_tensors
 from ponder.rundir import RunDir
+from tiny import TINY_EVEN_PIXELS
 
 TINY = [
-    "task.size=8", "task.patch=4", "model.transformer.width=32", "model.transformer.depth=1",
-    "model.transformer.heads=2", "train.batch_size=16", "train.steps=60", "train.log_every=1",
-    "train.progress=false", "train.checkpoint_every=5", "train.threads=1",
+    *TINY_EVEN_PIXELS,
+    "train.batch_size=16",
+    "train.steps=60",
+    "train.log_every=1",
+    "train.checkpoint_every=5",
+    "train.threads=1",
     "train.deterministic=true",
 ]
 

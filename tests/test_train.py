@@ -6,18 +6,14 @@ import torch
 from ponder.checkpoint import load_tensors
 from ponder.config import ConfigError
 from ponder.rundir import RunDir
+from tiny import TINY_EVEN_PIXELS
 
 TINY = [
-    "task.size=8",
-    "task.patch=4",
-    "model.transformer.width=32",
-    "model.transformer.depth=1",
-    "model.transformer.heads=2",
+    *TINY_EVEN_PIXELS,
     "train.batch_size=16",
     "train.warmup_steps=5",
     "train.checkpoint_every=10",
     "train.log_every=1",
-    "train.progress=false",
     "train.threads=2",
 ]
 
@@ -69,8 +65,14 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
         train(
             "even_pixels",
             tmp_path / "r",
-            [*TINY, "train.steps=50", "train.lr=1e30", "train.grad_clip=0",
-             "train.warmup_steps=1", "train.checkpoint_every=1"],
+            [
+                *TINY,
+                "train.steps=50",
+                "train.lr=1e30",
+                "train.grad_clip=0",
+                "train.warmup_steps=1",
+                "train.checkpoint_every=1",
+            ],
         )
     run = RunDir(tmp_path / "r")
     steps = run.checkpoint_steps()

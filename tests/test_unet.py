@@ -3,15 +3,9 @@ import torch
 
 from ponder.nets.unet import UNetConfig, UNetDenoiser, image_to_variables, variables_to_image
 from ponder.variables import PatchMapper, VariableLayout
+from tiny import perturb
 
 SMALL = UNetConfig(channels=16, multipliers=(1, 2), blocks_per_level=1, time_width=32, groups=4)
-
-
-def wake(net: torch.nn.Module) -> None:
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.05)
 
 
 def test_shapes_and_zero_start():
@@ -32,9 +26,18 @@ def test_patch_image_round_trip_matches_the_patch_mapper():
 
 def test_each_pixel_sees_its_own_variables_time():
     layout = PatchMapper(1, 8, 8, 4).layout()  # 2x2 grid of 4x4 patches
-    net = UNetDenoiser(layout, UNetConfig(channels=16, multipliers=(1,), blocks_per_level=1,
-                                          attention=False, time_width=32, groups=4))
-    wake(net)
+    net = UNetDenoiser(
+        layout,
+        UNetConfig(
+            channels=16,
+            multipliers=(1,),
+            blocks_per_level=1,
+            attention=False,
+            time_width=32,
+            groups=4,
+        ),
+    )
+    perturb(net)
     x, t = torch.randn(1, 4, 16), torch.full((1, 4), 0.5)
     t2 = t.clone()
     t2[0, 3] = 0.95
@@ -62,7 +65,7 @@ def test_tiny_overfit():
 
 def test_bf16_autocast_is_finite():
     net = UNetDenoiser(PatchMapper(3, 16, 16, 8).layout(), SMALL, uncertainty=True)
-    wake(net)
+    perturb(net)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = net(torch.randn(2, 4, 192), torch.rand(2, 4))
     assert torch.isfinite(out.mean.float()).all() and torch.isfinite(out.logvar.float()).all()
