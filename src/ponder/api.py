@@ -82,6 +82,7 @@ class Pipeline:
         seed = s.seed if seed is None else seed
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
+        refine = self.energy_refine(s)
         outs, start = [], time.perf_counter()
         for i in range(0, batch.x.shape[0], s.batch_size):
             x = batch.x[i : i + s.batch_size].to(self.device)
@@ -93,23 +94,30 @@ class Pipeline:
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                     return self.model.predict(z, t, label, guidance)
 
-            outs.append(
-                sample_loop(
-                    denoise,
-                    self.model.flow,
-                    sched,
-                    x,
-                    known,
-                    generator,
-                    s.alpha,
-                    s.temperature,
-                    dependency,
-                    callback,
-                ).cpu()
-            )
+            z = sample_loop(denoise, self.model.flow, sched, x, known, generator, s.alpha,
+                            s.temperature, dependency, callback=callback, refine=refine)
+            outs.append(z.cpu())
         seconds = time.perf_counter() - start
-        nfe = sched.num_steps * (2 if guidance.scale != 1 and batch.label is not None else 1)
+        per_step = 2 if guidance.scale != 1 and batch.label is not None else 1
+        if refine is not None:  # each level also evaluates dE/dz once plus once per inner step
+            per_step += 1 + refine.steps
+        nfe = sched.num_steps * per_step
         return SampleResult(torch.cat(outs), batch, s.schedule, s.schedule_params, nfe, seconds)
+
+    def energy_refine(self, s):
+        """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0
+        keeps only the jump to the clamped clean estimate at each level)."""
+        from ponder.energy import EnergyDescent, EnergyModel
+
+        if not isinstance(self.model, EnergyModel):
+            return None
+        return EnergyDescent(
+            self.model.net,
+            self.model.flow,
+            s.energy_steps,
+            s.energy_step_scale,
+            getattr(self.task, "data_range", None),
+        )
 
     def evaluate(
         self, num_samples: int | None = None, schedule: str | None = None, **schedule_params

@@ -24,7 +24,15 @@ def build_model(cfg: RunConfig, layout) -> DenoisingModel:
     net_cls, _ = DENOISERS[m.denoiser]
     net = net_cls(layout, getattr(m, m.denoiser), uncertainty=m.uncertainty)
     try:
-        flow = make_flow(m.flow, skew=m.flow_skew, betas=m.vp_betas)
+        flow = make_flow(m.flow, skew=m.flow_skew, betas=m.vp_betas, steps=m.vp_steps)
+        if m.energy:
+            from ponder.energy import EnergyDenoiser, EnergyModel
+
+            if m.prediction != "eps":
+                raise ValueError(
+                    f"energy models predict eps, got model.prediction={m.prediction!r}"
+                )
+            return EnergyModel(EnergyDenoiser(net), flow, m.contrastive_weight)
         return DenoisingModel(net, flow, m.prediction)
     except ValueError as err:
         raise ConfigError(str(err)) from err

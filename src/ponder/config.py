@@ -32,6 +32,9 @@ class ModelConfig:
     flow: str = "rectified"  # rectified | cosine | vp
     flow_skew: float = 0.0  # cosine flow only
     vp_betas: str = "linear"  # vp flow only: linear | cosine
+    vp_steps: int = 1000  # vp flow only: number of discrete betas (IRED uses 10)
+    energy: bool = False  # energy-parameterised denoiser (IRED); needs flow=vp, prediction=eps
+    contrastive_weight: float = 0.5  # energy models: weight of the energy-landscape loss
     prediction: str = "velocity"  # x0 | eps | velocity | v
     uncertainty: bool = True  # per-variable log-variance head (drives adaptive schedules)
     uncertainty_weight: float = 0.01
@@ -82,6 +85,8 @@ class SampleConfig:
     num_samples: int = 256  # evaluate's default
     seed: int = 1234
     precision: str = "32"  # "32" | "bf16" (autocast of the denoiser; the loop stays fp32)
+    energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
+    energy_step_scale: float = 1.0
 
 
 @dataclass

@@ -180,12 +180,12 @@ class VPFlow(Flow):
         return -0.5 * slope * abar / torch.sqrt(-torch.expm1(value)).clamp_min(1e-20)
 
 
-def make_flow(name: str, skew: float = 0.0, betas: str = "linear") -> Flow:
-    """Flow by name: ``rectified``, ``cosine`` (with ``skew``) or ``vp`` (with ``betas``)."""
+def make_flow(name: str, skew: float = 0.0, betas: str = "linear", steps: int = 1000) -> Flow:
+    """Flow by name: ``rectified``, ``cosine`` (with ``skew``) or ``vp`` (``betas``, ``steps``)."""
     if name == "rectified":
         return RectifiedFlow()
     if name == "cosine":
         return CosineFlow(skew)
     if name == "vp":
-        return VPFlow(betas)
+        return VPFlow(betas, steps)
     raise ValueError(f"unknown flow {name!r}; choose one of ('rectified', 'cosine', 'vp')")

@@ -18,7 +18,7 @@ import yaml
 from ponder.checkpoint import CheckpointError, atomic_write, load_tensors, sidecar_path
 from ponder.config import RunConfig, run_config_from_dict, to_dict
 
-LOG_FIELDS = ("step", "loss", "mean", "nll", "lr")
+LOG_FIELDS = ("step", "loss", "mean", "nll", "contrastive", "lr")
 
 
 class RunDir:

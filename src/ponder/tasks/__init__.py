@@ -6,8 +6,13 @@ provide ``layout``, ``train_batch``, ``test_batch``, ``evaluate``, ``to_images``
 """
 
 from ponder.tasks.even_pixels import EvenPixelsTask
+from ponder.tasks.matrix_addition import MatrixAdditionTask
 from ponder.tasks.sudoku import SudokuTask
 
-TASKS: dict[str, type] = {"even_pixels": EvenPixelsTask, "sudoku": SudokuTask}
+TASKS: dict[str, type] = {
+    "even_pixels": EvenPixelsTask,
+    "sudoku": SudokuTask,
+    "matrix_addition": MatrixAdditionTask,
+}
 
 __all__ = ["TASKS"]

@@ -76,12 +76,13 @@ class DenoisingModule(L.LightningModule):
             raise NonFiniteLossError(self.step, parts.total.item())
         self.log("loss", parts.total, prog_bar=True)
         if self.on_log is not None and (self.step % t.log_every == 0 or self.step + 1 == t.steps):
-            values = torch.stack([parts.total, parts.mean, parts.nll]).detach()
+            contrastive = parts.contrastive if parts.contrastive is not None else parts.nll * 0
+            values = torch.stack([parts.total, parts.mean, parts.nll, contrastive]).detach()
             if self.trainer.world_size > 1:  # the global batch's loss, as one process sees it
                 values = self.all_gather(values).mean(0)
-            loss, mean, nll = values.tolist()
+            loss, mean, nll, contrastive = values.tolist()
             self.on_log(self.step, {"loss": loss, "mean": mean, "nll": nll,
-                                    "lr": self.lr_at(self.step)})
+                                    "contrastive": contrastive, "lr": self.lr_at(self.step)})
         return parts.total
 
     @torch.no_grad()
