@@ -68,6 +68,15 @@ class _Module(DenoisingModule):
         )
 
 
+def _progress(t) -> list:
+    """A progress bar that redraws about 100 times per run, not every step (logs stay small)."""
+    if not t.progress:
+        return []
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    return [TQDMProgressBar(refresh_rate=max(1, t.steps // 100))]
+
+
 def _loggers(cfg: RunConfig, run: RunDir) -> list:
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -148,6 +157,7 @@ def train(
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=t.progress,
+        callbacks=_progress(t),
         deterministic=t.deterministic,
         use_distributed_sampler=False,
         num_sanity_val_steps=0,
