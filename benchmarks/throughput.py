@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import time
 
 import torch
 
 from ponder.flows import RectifiedFlow
 from ponder.model import DenoisingModel, draw_noise
+from ponder.nets.mlp import MLPConfig, MLPDenoiser
 from ponder.nets.transformer import TransformerConfig, TransformerDenoiser
+from ponder.nets.unet import UNetConfig, UNetDenoiser
 from ponder.sampling import sample
 from ponder.schedules import FixedSchedule
 from ponder.time_samplers import IndependentTimes
@@ -53,6 +56,16 @@ def matmul_peak(dtype: torch.dtype, device: torch.device, repeats: int = 5) -> f
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
+def forward_flops(net: torch.nn.Module, layout) -> float:
+    """FLOPs of one sample's forward pass, counted by torch (matmuls, convolutions, attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros(1, layout.num_variables, layout.dim)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x, torch.rand(1, layout.num_variables))
+    return counter.get_total_flops()
+
+
 def timed(fn, warmup: int, repeats: int, device: torch.device) -> float:
     for _ in range(warmup):
         fn()
@@ -69,7 +82,13 @@ def run(args: argparse.Namespace, size: dict) -> dict:
     cfg = TransformerConfig(
         size["width"], size["depth"], size["heads"], tokens_per_variable=size["tokens_per_variable"]
     )
-    net = TransformerDenoiser(mapper.layout(), cfg, uncertainty=True)
+    if args.denoiser == "transformer":
+        net = TransformerDenoiser(mapper.layout(), cfg, uncertainty=True)
+    elif args.denoiser == "unet":
+        net = UNetDenoiser(mapper.layout(), UNetConfig(), uncertainty=True)
+    else:
+        net = MLPDenoiser(mapper.layout(), MLPConfig(), uncertainty=True)
+    flops = forward_flops(net, mapper.layout())
     if args.compile:
         net = torch.compile(net)
     device = torch.device(args.device)
@@ -101,8 +120,11 @@ def run(args: argparse.Namespace, size: dict) -> dict:
 
     step_s = timed(train_step, 2, args.repeats, device)
     sample_s = timed(sample_batch, 1, max(1, args.repeats // 3), device)
-    flops = (net._orig_mod if args.compile else net).flops_per_sample()
     peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32, device)
+    if device.type == "cuda":
+        memory = torch.cuda.max_memory_allocated() / 2**20
+    else:  # peak resident set of the whole process (KiB on Linux)
+        memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "params_M": sum(p.numel() for p in net.parameters()) / 1e6,
         "tokens": layout.num_variables * size["tokens_per_variable"],
@@ -112,6 +134,7 @@ def run(args: argparse.Namespace, size: dict) -> dict:
         "train_GFLOPs": 3 * flops * batch / step_s / 1e9,
         "peak_GFLOPs": peak / 1e9,
         "mfu": 3 * flops * batch / step_s / peak,
+        "memory_MiB": memory,
     }
 
 
@@ -124,6 +147,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument(
+        "--denoiser",
+        choices=["transformer", "unet", "mlp"],
+        default="transformer",
+        help="unet / mlp use their default configs on the size's image and patches",
+    )
     for key in ("width", "depth", "heads", "image", "patch", "tokens_per_variable", "batch"):
         p.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
     args = p.parse_args()
@@ -134,10 +163,10 @@ def main() -> None:
         f"{args.threads} threads, {args.precision}{', compiled' if args.compile else ''}"
     )
     print(
-        "| size | params (M) | tokens | batch | train samples/s | sample samples/s "
-        f"({args.sample_steps} steps) | train GFLOP/s | matmul peak GFLOP/s | MFU |"
+        "| denoiser | size | params (M) | tokens | batch | train samples/s | sample samples/s "
+        f"({args.sample_steps} steps) | train GFLOP/s | matmul peak GFLOP/s | MFU | peak MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         size = dict(SIZES[name])
         for key in size:
@@ -145,9 +174,10 @@ def main() -> None:
                 size[key] = getattr(args, key)
         r = run(args, size)
         print(
-            f"| {name} | {r['params_M']:.2f} | {r['tokens']} | {r['batch']} | "
+            f"| {args.denoiser} | {name} | {r['params_M']:.2f} | {r['tokens']} | {r['batch']} | "
             f"{r['train_samples_s']:.1f} | {r['sample_samples_s']:.1f} | "
-            f"{r['train_GFLOPs']:.0f} | {r['peak_GFLOPs']:.0f} | {r['mfu']:.0%} |"
+            f"{r['train_GFLOPs']:.0f} | {r['peak_GFLOPs']:.0f} | {r['mfu']:.0%} | "
+            f"{r['memory_MiB']:.0f} |"
         )
 
 

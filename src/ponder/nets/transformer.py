@@ -122,14 +122,6 @@ class TransformerDenoiser(nn.Module):
             logvar = self.logvar_head(h).view(b, n, k).mean(-1)  # [B, N]
         return DenoiserOutput(mean, logvar)
 
-    def flops_per_sample(self) -> int:
-        """Forward multiply-adds x 2 per sample (matmuls only), for utilisation figures."""
-        c, n = self.config, self.layout.num_variables * self.config.tokens_per_variable
-        w, hidden = c.width, int(c.width * c.mlp_ratio)
-        per_block = n * (3 * w * w + w * w + 2 * w * hidden + 6 * w * w) + 2 * n * n * w
-        io = n * (2 * self.split.token_dim * w + 2 * w * w + 2 * w * 256)
-        return 2 * (c.depth * per_block + io)
-
 
 class _TokenSplit:
     """Splits each variable's D features into k tokens and back.
