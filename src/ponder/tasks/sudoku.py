@@ -123,6 +123,7 @@ class SudokuConfig:
     name: str = "sudoku"
     train_givens: tuple[int, int] = (0, 80)
     test_givens: tuple[int, int] = (0, 26)  # hard, as in SRM
+    test_set: str = "random"  # random (test_givens) | unique (shipped unique-solution puzzles)
     pool_size: int = 5000  # random base grids per split (about 4 s to build)
     train_seed: int = 0
     test_seed: int = 1
@@ -137,6 +138,8 @@ class SudokuTask:
             lo, hi = getattr(config, key)
             if not 0 <= lo <= hi <= 81:
                 raise ValueError(f"{key} must satisfy 0 <= lo <= hi <= 81, got ({lo}, {hi})")
+        if config.test_set not in ("random", "unique"):
+            raise ValueError(f"test_set must be 'random' or 'unique', got {config.test_set!r}")
         if config.train_seed == config.test_seed:
             raise ValueError("train_seed and test_seed must differ (disjoint grid pools)")
         self.config = config
@@ -179,9 +182,25 @@ class SudokuTask:
         return self.to_batch(sol, self.givens_mask(batch_size, self.config.train_givens, rng))
 
     def test_batch(self, n: int, seed: int) -> Batch:
+        if self.config.test_set == "unique":
+            return self.unique_test_batch(n)
         rng = np.random.default_rng(seed)
         sol = self.solutions(n, self.config.test_seed, rng)
         return self.to_batch(sol, self.givens_mask(n, self.config.test_givens, rng))
+
+    def unique_test_batch(self, n: int) -> Batch:
+        """The first ``n`` of the shipped unique-solution puzzles (22-28 givens, made by
+        ``benchmarks/make_sudoku_unique_set.py`` from the test grid pool)."""
+        from importlib import resources
+
+        with resources.files("ponder.assets").joinpath("sudoku_unique_test.npz").open("rb") as f:
+            data = np.load(f)
+            solutions, givens = data["solutions"], data["givens"]
+        if n > len(solutions):
+            raise ValueError(
+                f"the unique-solution test set has {len(solutions)} puzzles, asked {n}"
+            )
+        return self.to_batch(solutions[:n], givens[:n].reshape(n, 81))
 
     @staticmethod
     def digits(x: Tensor) -> Tensor:
@@ -195,6 +214,7 @@ class SudokuTask:
         unknown = ~batch.known.view(-1, 9, 9)
         return {
             "solved": (valid & consistent).float().mean().item(),
+            "exact": (grids == truth).flatten(1).all(1).float().mean().item(),
             "valid": valid.float().mean().item(),
             "consistent": consistent.float().mean().item(),
             "cell_accuracy_vs_reference": ((grids == truth) | ~unknown).float().mean().item(),
