@@ -153,7 +153,7 @@ def train(
         precision=t.precision,
         gradient_clip_val=t.grad_clip or None,
         logger=_loggers(cfg, run),
-        log_every_n_steps=t.log_every,
+        log_every_n_steps=max(1, min(t.log_every, t.steps - start)),
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=t.progress,
