@@ -46,7 +46,7 @@ def test_no_guidance_without_labels_or_at_scale_one():
 def test_label_dropout_in_training_batches():
     from ponder.tasks.base import Batch
     from ponder.time_samplers import SharedTimes
-    from ponder.train.data import StepBatches
+    from ponder.training.data import StepBatches
     from ponder.variables import VariableLayout
 
     class Labelled:

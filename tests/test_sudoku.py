@@ -104,3 +104,14 @@ def test_dependency_and_bad_input():
         solve(np.full((9, 9), 12))
     with pytest.raises(ValueError, match=r"min_givens must be in 17\.\.81"):
         unique_puzzle(_solve_random(np.random.default_rng(0)), 10, np.random.default_rng(0))
+
+
+def test_energy_negatives_resample_unknown_cells_only():
+    task = small_task()
+    batch = task.test_batch(64, seed=0)
+    wrong = task.negatives(batch.x, batch.known, torch.Generator().manual_seed(0), fraction=0.5)
+    changed = (wrong != batch.x).any(-1)  # [B, 81]
+    assert not changed[batch.known].any()
+    share = changed[~batch.known].float().mean().item()
+    assert 0.35 < share < 0.5  # half are resampled, 1/9 of those land on the same digit
+    assert torch.all(wrong.abs() == 1) and torch.all((wrong == 1).sum(-1) == 1)  # +-1 one-hot

@@ -19,7 +19,7 @@ TINY = [
 
 
 def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
-    from ponder.train import train
+    from ponder.training import train
 
     whole = train("even_pixels", tmp_path / "whole", [*TINY, "train.steps=20"])
     part = train("even_pixels", tmp_path / "part", [*TINY, "train.steps=10"])
@@ -36,7 +36,7 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
 
 
 def test_checkpoints_are_kept_pruned_and_loadable(tmp_path):
-    from ponder.train import train
+    from ponder.training import train
 
     run = RunDir(
         train("even_pixels", tmp_path / "r", [*TINY, "train.steps=30", "train.keep_checkpoints=2"])
@@ -51,7 +51,7 @@ def test_checkpoints_are_kept_pruned_and_loadable(tmp_path):
 
 
 def test_an_existing_run_is_not_overwritten(tmp_path):
-    from ponder.train import train
+    from ponder.training import train
 
     train("even_pixels", tmp_path / "r", [*TINY, "train.steps=2"])
     with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
@@ -59,7 +59,7 @@ def test_an_existing_run_is_not_overwritten(tmp_path):
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
-    from ponder.train import NonFiniteLossError, train
+    from ponder.training import NonFiniteLossError, train
 
     with pytest.raises(NonFiniteLossError, match=r"at step (\d+)") as info:
         train(
@@ -94,9 +94,16 @@ class WrongShapes:
 
 def test_a_dataset_with_wrong_shapes_names_both_shapes():
     from ponder.time_samplers import SharedTimes
-    from ponder.train.data import StepBatches
+    from ponder.training.data import StepBatches
     from ponder.variables import VariableLayout
 
     data = StepBatches(WrongShapes(VariableLayout(4, 5)), SharedTimes(), 0, 10, 8, 0)
     with pytest.raises(ValueError, match=r"x of shape \[8, 3, 5\], expected \[B, 4, 5\]"):
         data[0]
+
+
+def test_ponder_train_stays_the_function_after_the_training_package_is_imported():
+    import ponder
+    import ponder.training  # sets ponder.training; must not shadow ponder.train
+
+    assert callable(ponder.train) and ponder.train.__module__ == "ponder"

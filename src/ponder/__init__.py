@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 def train(preset, out, resume: bool = False, force: bool = False, **overrides):
     """Train ``preset`` into the run folder ``out``. Overrides use double underscores for dots:
     ``ponder.train("even_pixels", out="runs/a", train__steps=200)``."""
-    from ponder.train import train as _train
+    from ponder.training import train as _train
 
     items = [f"{k.replace('__', '.')}={_yaml(v)}" for k, v in overrides.items()]
     return _train(preset, out, items, resume=resume, force=force)

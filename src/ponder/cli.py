@@ -67,7 +67,7 @@ def cmd_train(args) -> int:
         raise ConfigError("name a preset (see `ponder presets`) or pass --resume")
     if args.preset is not None and "=" in args.preset:
         raise ConfigError(f"expected a preset name before the overrides, got {args.preset!r}")
-    from ponder.train import train
+    from ponder.training import train
 
     path = train(args.preset, args.out, args.overrides, resume=args.resume, force=args.force)
     print(f"trained: {path}")

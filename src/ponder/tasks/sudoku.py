@@ -203,6 +203,16 @@ class SudokuTask:
         return self.to_batch(solutions[:n], givens[:n].reshape(n, 81))
 
     @staticmethod
+    def negatives(
+        x: Tensor, known: Tensor, generator: torch.Generator, fraction: float = 0.05
+    ) -> Tensor:
+        """IRED's Sudoku negatives: ``fraction`` of the unknown cells get a random digit."""
+        pick = (torch.rand(known.shape, generator=generator) < fraction) & ~known  # [B, 81]
+        digits = torch.randint(0, 9, known.shape, generator=generator)
+        wrong = torch.nn.functional.one_hot(digits, 9).float() * 2 - 1
+        return torch.where(pick[..., None], wrong, x)
+
+    @staticmethod
     def digits(x: Tensor) -> Tensor:
         """Variables ``[B, 81, 9]`` -> grids ``[B, 9, 9]`` of digits 1-9 (argmax of the code)."""
         return (x.argmax(-1) + 1).view(-1, 9, 9)

@@ -23,8 +23,8 @@ from ponder.config import (
     to_dict,
 )
 from ponder.rundir import RunDir
-from ponder.train.data import StepBatches, collate_one
-from ponder.train.module import DenoisingModule, NonFiniteLossError
+from ponder.training.data import StepBatches, collate_one
+from ponder.training.module import DenoisingModule, NonFiniteLossError
 
 __all__ = ["NonFiniteLossError", "train"]
 
@@ -57,6 +57,7 @@ class _Module(DenoisingModule):
             self.global_rank,
             world,
             t.label_dropout,
+            negatives=self.cfg.model.energy,
         )
         return DataLoader(
             data,

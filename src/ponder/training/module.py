@@ -10,7 +10,7 @@ import torch
 from ponder.checkpoint import flatten_optimizer, prefixed, unflatten_optimizer, unprefixed
 from ponder.config import RunConfig
 from ponder.model import DenoisingModel
-from ponder.train.data import TrainBatch
+from ponder.training.data import TrainBatch
 
 
 class NonFiniteLossError(RuntimeError):
@@ -67,7 +67,7 @@ class DenoisingModule(L.LightningModule):
         for group in self.optimizers().optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         parts = self.model.loss(
-            batch.x, batch.noise, batch.label, self.cfg.model.uncertainty_weight
+            batch.x, batch.noise, batch.label, self.cfg.model.uncertainty_weight, batch.x_negative
         )
         finite = torch.isfinite(parts.total.detach())
         if self.trainer.world_size > 1:  # every rank must stop together, or the others hang
@@ -81,8 +81,16 @@ class DenoisingModule(L.LightningModule):
             if self.trainer.world_size > 1:  # the global batch's loss, as one process sees it
                 values = self.all_gather(values).mean(0)
             loss, mean, nll, contrastive = values.tolist()
-            self.on_log(self.step, {"loss": loss, "mean": mean, "nll": nll,
-                                    "contrastive": contrastive, "lr": self.lr_at(self.step)})
+            self.on_log(
+                self.step,
+                {
+                    "loss": loss,
+                    "mean": mean,
+                    "nll": nll,
+                    "contrastive": contrastive,
+                    "lr": self.lr_at(self.step),
+                },
+            )
         return parts.total
 
     @torch.no_grad()

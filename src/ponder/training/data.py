@@ -27,11 +27,13 @@ class TrainBatch(NamedTuple):
     known: Tensor  # [b, N] observed variables
     label: Tensor | None  # [b] class labels after dropout (-1 = dropped), or None
     noise: NoiseDraw  # t, weight [b, N]; eps [b, N, D]
+    x_negative: Tensor | None = None  # [b, N, D] task-made wrong answers (energy models)
 
     def to(self, device) -> TrainBatch:
         label = None if self.label is None else self.label.to(device)
         noise = NoiseDraw(*(v.to(device) for v in self.noise))
-        return TrainBatch(self.x.to(device), self.known.to(device), label, noise)
+        negative = None if self.x_negative is None else self.x_negative.to(device)
+        return TrainBatch(self.x.to(device), self.known.to(device), label, noise, negative)
 
 
 def step_seed(seed: int, step: int, stream: int) -> int:
@@ -54,12 +56,14 @@ class StepBatches(Dataset):
         rank: int = 0,
         world: int = 1,
         label_dropout: float = 0.0,
+        negatives: bool = False,
     ):
         if global_batch % world:
             raise ValueError(f"batch size {global_batch} is not divisible by {world} processes")
         self.task, self.time_sampler = task, time_sampler
         self.start, self.stop, self.global_batch, self.seed = start, stop, global_batch, seed
         self.rank, self.world, self.label_dropout = rank, world, label_dropout
+        self.negatives = negatives  # ask the task for wrong answers (energy models only)
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -80,11 +84,15 @@ class StepBatches(Dataset):
             self.rank * self.global_batch // self.world,
             (self.rank + 1) * self.global_batch // self.world,
         )
+        negative = None
+        if self.negatives and hasattr(self.task, "negatives"):  # e.g. resampled Sudoku cells
+            negative = self.task.negatives(batch.x, batch.known, noise_gen)[part]
         return TrainBatch(
             batch.x[part],
             batch.known[part],
             None if label is None else label[part],
             NoiseDraw(*(v[part] for v in noise)),
+            negative,
         )
 
 
