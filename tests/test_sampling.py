@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ponder.flows import CosineFlow, RectifiedFlow, VPFlow
-from ponder.sampling import Prediction, reverse_step, sample
+from ponder.sampling import Prediction, chain_refiners, project_finished, reverse_step, sample
 from ponder.schedules import FixedSchedule, make_schedule
 
 
@@ -148,3 +148,41 @@ def test_unknown_schedule_names_the_choices():
         make_schedule("parallel")
     with pytest.raises(ValueError, match="has no parameter 'step'"):
         make_schedule("fixed", step=3)
+
+
+def test_project_finished_snaps_each_variable_at_the_step_it_finishes():
+    """Raster order, one variable per step: after step k variable k is exactly its code
+    (sign of the estimate) while later ones are still noisy; known variables are untouched."""
+    finished_codes = []
+
+    def denoise(z, t):
+        x0 = torch.full_like(z, 0.3)  # halfway between codes: snapping must show
+        return Prediction(x0, (z - (1 - t[..., None]) * x0) / t[..., None].clamp_min(1e-6))
+
+    def callback(state):
+        finished_codes.append(((state.t == 0) & (state.z.abs() == 1).all(-1)).sum().item())
+
+    x_known = torch.full((1, 4, 2), -1.0)
+    known = torch.tensor([[True, False, False, False]])
+    refine = chain_refiners(None, project_finished(torch.sign))
+    out = sample(
+        denoise,
+        RectifiedFlow(),
+        make_schedule("raster", steps=3),
+        x_known,
+        known,
+        torch.Generator().manual_seed(0),
+        callback=callback,
+        refine=refine,
+    )
+    assert finished_codes == [2, 3, 4]  # the known one plus one more per step
+    assert torch.equal(out[0, 0], x_known[0, 0]) and torch.equal(out[0, 1:], torch.ones(3, 2))
+    unsnapped = sample(
+        denoise,
+        RectifiedFlow(),
+        make_schedule("raster", steps=3),
+        x_known,
+        known,
+        torch.Generator().manual_seed(0),
+    )
+    assert torch.allclose(unsnapped[0, 1:], torch.full((3, 2), 0.3))

@@ -14,6 +14,7 @@ from ponder.checkpoint import load_tensors, unprefixed
 from ponder.config import ConfigError, RunConfig
 from ponder.images import grid, save_png
 from ponder.rundir import RunDir
+from ponder.sampling import chain_refiners, project_finished
 from ponder.sampling import sample as sample_loop
 from ponder.tasks.base import Batch
 
@@ -82,7 +83,9 @@ class Pipeline:
         seed = s.seed if seed is None else seed
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
-        refine = self.energy_refine(s)
+        energy = self.energy_refine(s)
+        project = getattr(self.task, "project", None) if s.project else None
+        refine = chain_refiners(energy, project and project_finished(project))
         outs, start = [], time.perf_counter()
         for i in range(0, batch.x.shape[0], s.batch_size):
             x = batch.x[i : i + s.batch_size].to(self.device)
@@ -94,13 +97,24 @@ class Pipeline:
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                     return self.model.predict(z, t, label, guidance)
 
-            z = sample_loop(denoise, self.model.flow, sched, x, known, generator, s.alpha,
-                            s.temperature, dependency, callback=callback, refine=refine)
+            z = sample_loop(
+                denoise,
+                self.model.flow,
+                sched,
+                x,
+                known,
+                generator,
+                s.alpha,
+                s.temperature,
+                dependency,
+                callback=callback,
+                refine=refine,
+            )
             outs.append(z.cpu())
         seconds = time.perf_counter() - start
         per_step = 2 if guidance.scale != 1 and batch.label is not None else 1
-        if refine is not None:  # each level also evaluates dE/dz once plus once per inner step
-            per_step += 1 + refine.steps
+        if energy is not None:  # each level also evaluates dE/dz once plus once per inner step
+            per_step += 1 + energy.steps
         nfe = sched.num_steps * per_step
         return SampleResult(torch.cat(outs), batch, s.schedule, s.schedule_params, nfe, seconds)
 

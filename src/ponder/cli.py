@@ -197,6 +197,10 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     s.add_argument("--device", default=None)
     s.set_defaults(func=cmd_study)
 
+    from ponder.mnist.cli import add_commands as add_mnist_commands
+
+    add_mnist_commands(sub)
+
     # listed for --help only: main() hands `ponder spatial ...` to ponder.spatial.cli first
     sub.add_parser("spatial", help="3D spatial reasoning tools (ponder spatial --help)")
     return p, dict(sub.choices)

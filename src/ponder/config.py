@@ -87,6 +87,7 @@ class SampleConfig:
     precision: str = "32"  # "32" | "bf16" (autocast of the denoiser; the loop stays fp32)
     energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
     energy_step_scale: float = 1.0
+    project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0
 
 
 @dataclass

@@ -76,6 +76,33 @@ def reverse_step(
     return torch.where(_bcast(moving, z), z_next, z)
 
 
+def project_finished(project: Callable[[Tensor], Tensor]) -> Refiner:
+    """A refine step that snaps each unknown variable to ``project(z)`` at the step it
+    reaches t = 0: the nearest valid code of a discrete task (a +-1 one-hot digit). Variables
+    finished early in sequential schedules are then exactly what training showed as clean
+    context, instead of a between-codes average that no training sample ever contained."""
+
+    def refine(z: Tensor, t_next: Tensor, x0: Tensor, known: Tensor, x_known: Tensor) -> Tensor:
+        done = (t_next == 0) & ~known  # [B, N]
+        return torch.where(_bcast(done, z), project(z), z)
+
+    return refine
+
+
+def chain_refiners(*refiners: Refiner | None) -> Refiner | None:
+    """One refine step that applies the given ones in order (``None`` entries skipped)."""
+    chain = [r for r in refiners if r is not None]
+    if len(chain) <= 1:
+        return chain[0] if chain else None
+
+    def refine(z: Tensor, t_next: Tensor, x0: Tensor, known: Tensor, x_known: Tensor) -> Tensor:
+        for r in chain:
+            z = r(z, t_next, x0, known, x_known)
+        return z
+
+    return refine
+
+
 def sample(
     denoise: Denoiser,
     flow: Flow,

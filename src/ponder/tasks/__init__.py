@@ -7,12 +7,14 @@ provide ``layout``, ``train_batch``, ``test_batch``, ``evaluate``, ``to_images``
 
 from ponder.tasks.even_pixels import EvenPixelsTask
 from ponder.tasks.matrix_addition import MatrixAdditionTask
+from ponder.tasks.mnist_sudoku import MnistSudokuTask
 from ponder.tasks.sudoku import SudokuTask
 
 TASKS: dict[str, type] = {
     "even_pixels": EvenPixelsTask,
     "sudoku": SudokuTask,
     "matrix_addition": MatrixAdditionTask,
+    "mnist_sudoku": MnistSudokuTask,
 }
 
 __all__ = ["TASKS"]

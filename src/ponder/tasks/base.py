@@ -11,6 +11,9 @@ class Batch(NamedTuple):
     x: Tensor  # [B, N, D] variables (ground truth where known; training targets)
     known: Tensor  # [B, N] bool: observed variables (t = 0, repainted)
     label: Tensor | None = None  # [B] class labels for label-conditioned tasks
+    # [B, N] the symbol each variable renders, where variables are continuous pictures of
+    # discrete values (MNIST Sudoku: each cell's digit), for evaluation only
+    symbols: Tensor | None = None
 
 
 def check_batch(batch: Batch, num_variables: int, dim: int, source: str) -> None:
