@@ -1,5 +1,6 @@
 """Data-parallel training through Lightning's DDP on 2 CPU processes (gloo)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -49,3 +50,47 @@ def test_two_processes_match_one_process_for_the_same_global_batch(tmp_path):
     # checkpoints and logs written once, by rank 0
     assert RunDir(tmp_path / "ddp").checkpoint_steps() == [4, 8]
     assert [p.name for p in (tmp_path / "ddp" / "logs" / "csv").iterdir()] == ["version_0"]
+
+
+def test_evaluation_sharded_over_two_processes_matches_one_process(tmp_path):
+    """torchrun-style launch of `ponder evaluate`: each rank samples every other chunk with the
+    chunk's own seed; the gathered metrics equal the single-process ones."""
+    run = tmp_path / "run"
+    trained = ponder_cli("train", "even_pixels", *TINY, "train.steps=2", "--out", str(run))
+    assert trained.returncode == 0, trained.stderr
+    args = [
+        "evaluate",
+        str(run),
+        "--num-samples",
+        "12",
+        "--json",
+        "steps=3",
+        "sample.batch_size=4",
+        "--device",
+        "cpu",
+    ]
+    single = ponder_cli(*args)
+    assert single.returncode == 0, single.stderr
+    env = {
+        **os.environ,
+        "WORLD_SIZE": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29531",
+        "OMP_NUM_THREADS": "1",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ponder.cli", *args],
+            env={**env, "RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    assert outs[1][0].strip() == ""  # only rank 0 reports
+    first, sharded = json.loads(single.stdout), json.loads(outs[0][0])
+    for key in ("is_color_count_even", "color_count_error", "saturation_std"):
+        assert sharded[key] == first[key]

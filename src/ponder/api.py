@@ -10,8 +10,10 @@ import torch
 from torch import Tensor
 
 from ponder.build import build_guidance, build_model, build_schedule, build_task
+from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best
 from ponder.checkpoint import load_tensors, unprefixed
 from ponder.config import ConfigError, RunConfig
+from ponder.distributed import gather_chunks, rank_and_world
 from ponder.images import grid, save_png
 from ponder.rundir import RunDir
 from ponder.sampling import chain_refiners, project_finished
@@ -86,12 +88,25 @@ class Pipeline:
         energy = self.energy_refine(s)
         project = getattr(self.task, "project", None) if s.project else None
         refine = chain_refiners(energy, project and project_finished(project))
-        outs, start = [], time.perf_counter()
-        for i in range(0, batch.x.shape[0], s.batch_size):
-            x = batch.x[i : i + s.batch_size].to(self.device)
-            known = batch.known[i : i + s.batch_size].to(self.device)
-            label = None if batch.label is None else batch.label[i : i + s.batch_size].to(x.device)
+        k = s.candidates
+        if k < 1:
+            raise ConfigError(f"sample.candidates must be >= 1, got {k}")
+        if k > 1 and not self.model.has_uncertainty:
+            raise ConfigError(
+                "sample.candidates > 1 keeps the candidate with the lowest predicted "
+                "uncertainty; this model has no uncertainty head (model.uncertainty=true)"
+            )
+        chunk = max(1, s.batch_size // k)  # conditions per loop call: chunk * k rows
+        rank, world = rank_and_world()
+        starts = list(range(0, batch.x.shape[0], chunk))
+        outs, start = {}, time.perf_counter()
+        for i in starts[rank::world]:  # each rank its share of the chunks, seeds unchanged
+            x = batch.x[i : i + chunk].to(self.device).repeat_interleave(k, 0)
+            known = batch.known[i : i + chunk].to(self.device).repeat_interleave(k, 0)
+            label = None if batch.label is None else batch.label[i : i + chunk].to(x.device)
+            label = None if label is None else label.repeat_interleave(k, 0)
             generator = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i)
+            ranking = CommitUncertainty(~known) if k > 1 else None
 
             def denoise(z, t, label=label):
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
@@ -107,16 +122,17 @@ class Pipeline:
                 s.alpha,
                 s.temperature,
                 dependency,
-                callback=callback,
+                callback=chain_callbacks(callback, ranking),
                 refine=refine,
             )
-            outs.append(z.cpu())
+            outs[i] = (z if ranking is None else keep_best(z, ranking.score, k)).cpu()
+        x = gather_chunks(outs, batch.x.shape, world)
         seconds = time.perf_counter() - start
         per_step = 2 if guidance.scale != 1 and batch.label is not None else 1
         if energy is not None:  # each level also evaluates dE/dz once plus once per inner step
             per_step += 1 + energy.steps
-        nfe = sched.num_steps * per_step
-        return SampleResult(torch.cat(outs), batch, s.schedule, s.schedule_params, nfe, seconds)
+        nfe = sched.num_steps * per_step * k  # per condition, all candidates
+        return SampleResult(x, batch, s.schedule, s.schedule_params, nfe, seconds)
 
     def energy_refine(self, s):
         """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0

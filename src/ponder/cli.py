@@ -75,9 +75,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from ponder.distributed import init_from_environment
+
     schedule_params, sample = _split_overrides(args.overrides)
+    rank, _ = init_from_environment()
     pipe = _pipeline(args, sample)
     result = pipe.sample(args.num_samples, args.schedule, args.seed, **schedule_params)
+    if rank > 0:
+        return 0  # rank 0 writes the gathered samples
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = pipe.save_grid(result.x, out / "samples.png")
@@ -96,9 +101,14 @@ def cmd_sample(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from ponder.distributed import init_from_environment
+
     schedule_params, sample = _split_overrides(args.overrides)
+    rank, _ = init_from_environment()  # under torchrun: each rank samples its share
     pipe = _pipeline(args, sample)
     result = pipe.evaluate(args.num_samples, args.schedule, **schedule_params)
+    if rank > 0:
+        return 0  # rank 0 reports the gathered result
     record = {
         "run": str(args.run_dir),
         "step": result.step,

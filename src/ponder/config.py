@@ -88,6 +88,7 @@ class SampleConfig:
     energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
     energy_step_scale: float = 1.0
     project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0
+    candidates: int = 1  # K > 1: K samples per condition, keep the one the model is surest of
 
 
 @dataclass
