@@ -9,11 +9,13 @@ inputs, as everywhere in ponder, so conditioning needs no special masking.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from ponder.flows import VPFlow, _bcast
 from ponder.model import DenoisingModel, LossParts, NoiseDraw
@@ -46,7 +48,10 @@ class EnergyDenoiser(nn.Module):
     def energy_and_grad(
         self, z: Tensor, t: Tensor, label: Tensor | None = None, create_graph: bool = False
     ) -> tuple[Tensor, Tensor]:
-        with torch.enable_grad():
+        # Training differentiates eps = dE/dz again: the fused attention kernels have no
+        # double backward, so attention runs as plain matmuls then (MLPs are unaffected).
+        kernels = sdpa_kernel(SDPBackend.MATH) if create_graph else nullcontext()
+        with torch.enable_grad(), kernels:
             z = z.detach().requires_grad_(True)
             e = self.energy(z, t, label)
             (grad,) = torch.autograd.grad(e.sum(), z, create_graph=create_graph)

@@ -6,8 +6,12 @@ provide ``layout``, ``train_batch``, ``test_batch``, ``evaluate``, ``to_images``
 """
 
 from ponder.tasks.even_pixels import EvenPixelsTask
+from ponder.tasks.graph_connectivity import ConnectivityTask
 from ponder.tasks.matrix_addition import MatrixAdditionTask
+from ponder.tasks.matrix_completion import LowRankCompletionTask
+from ponder.tasks.matrix_inverse import MatrixInverseTask
 from ponder.tasks.mnist_sudoku import MnistSudokuTask
+from ponder.tasks.shortest_path import ShortestPathTask
 from ponder.tasks.sudoku import SudokuTask
 
 TASKS: dict[str, type] = {
@@ -15,6 +19,10 @@ TASKS: dict[str, type] = {
     "sudoku": SudokuTask,
     "matrix_addition": MatrixAdditionTask,
     "mnist_sudoku": MnistSudokuTask,
+    "matrix_inverse": MatrixInverseTask,
+    "low_rank_completion": LowRankCompletionTask,
+    "connectivity": ConnectivityTask,
+    "shortest_path": ShortestPathTask,
 }
 
 __all__ = ["TASKS"]

@@ -1,0 +1,156 @@
+"""Graph connectivity (IRED, REFERENCE 3.4) as a ponder task: which nodes reach which?
+
+Wraps ``graph_tasks.Connectivity``: undirected k-nearest-neighbour graphs of 12 nodes (k in
+1..2). Variables are adjacency rows in +1 / -1: the n rows of the adjacency matrix are known,
+the n rows of the reflexive transitive closure are generated (``[B, 2n, n]``). The metric is
+the per-entry accuracy of ``answer > 0`` over all n^2 entries, reported beside the trivial
+predictors of ``trivial_baselines`` on the same batch (self only; per-entry majority).
+
+Only the ``same`` test split is served: ``harder`` draws 18-node graphs, and ponder's denoisers
+take a fixed number of variables of a fixed size, so a model of 12-node rows cannot read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+from torch import Tensor
+
+from ponder.tasks import trivial_baselines as trivial
+from ponder.tasks.base import Batch
+from ponder.tasks.graph_tasks import Connectivity, signed
+from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
+from ponder.tasks.matrix_tasks import test_set as fixed_test_set
+from ponder.variables.layout import VariableLayout
+
+# trivial predictor -> metric key suffix ("accuracy_self_only", ...)
+BASELINE_KEYS = {trivial.SELF_ONLY: "self_only", trivial.MAJORITY: "majority"}
+
+
+@dataclass
+class ConnectivityConfig:
+    name: str = "connectivity"
+    nodes: int = 12
+    test_split: str = "same"  # same (harder needs a size-agnostic model: refused)
+
+
+class ConnectivityTask:
+    Config = ConnectivityConfig
+    name = "connectivity"
+
+    def __init__(self, config: ConnectivityConfig) -> None:
+        check_graph_test_split(config.test_split, "connectivity", "18-node", config.nodes)
+        if config.nodes < 3:
+            raise ValueError(
+                f"nodes must be >= 3 (each node links to 1-2 others), got {config.nodes}"
+            )
+        self.config = config
+        n = config.nodes
+        # harder_nodes is never drawn (harder is refused); it only has to pass the checks
+        self.energy_task = Connectivity(nodes=n, harder_nodes=max(n, Connectivity.harder_nodes))
+        self.layout = VariableLayout(
+            2 * n, n, structure={"part": (0,) * n + (1,) * n, "node": tuple(range(n)) * 2}
+        )
+        self.data_range = self.energy_task.spec(config.test_split).data_range  # (-1, 1)
+
+    # ------------------------------------------------------------------ data
+
+    def to_batch(self, energy_batch: EnergyBatch) -> Batch:
+        n = self.config.nodes
+        x = torch.cat([energy_batch.condition, energy_batch.answer], dim=1)  # [B, 2n, n]
+        known = torch.zeros(x.shape[:2], dtype=torch.bool)
+        known[:, :n] = True
+        return Batch(x, known)
+
+    def to_energy_batch(self, x: Tensor) -> EnergyBatch:
+        """Variables ``[B, 2n, n]`` -> adjacency ``[B, n, n]`` and closure ``[B, n, n]``."""
+        n = self.config.nodes
+        if x.dim() != 3 or tuple(x.shape[1:]) != (2 * n, n):
+            raise ValueError(
+                f"connectivity takes graphs of {n} nodes, as variables [B, {2 * n}, {n}]; got "
+                f"{list(x.shape)}"
+            )
+        adjacency, closure = x[:, :n], x[:, n:]
+        return EnergyBatch(adjacency, closure, {"adjacency": adjacency > 0, "closure": closure > 0})
+
+    def from_graphs(self, adjacency: Tensor) -> Batch:
+        """Conditions for the user's undirected graphs ``[B, n, n]`` (edge where > 0).
+
+        Self-loops are dropped (reachability is reflexive anyway). ValueError naming the shape
+        for the wrong node count, and for a non-symmetric (directed) adjacency.
+        """
+        n = self.config.nodes
+        if adjacency.dim() != 3 or tuple(adjacency.shape[1:]) != (n, n):
+            raise ValueError(
+                f"connectivity with nodes={n} takes adjacency [B, {n}, {n}], got "
+                f"{list(adjacency.shape)}"
+            )
+        edges = (adjacency > 0) & ~torch.eye(n, dtype=torch.bool)  # [B, n, n]
+        if not torch.equal(edges, edges.mT):
+            raise ValueError(
+                "connectivity graphs must be undirected: the adjacency is not symmetric"
+            )
+        closure = self.energy_task.target(edges.float(), "same")  # [B, n, n] +-1
+        return self.to_batch(EnergyBatch(signed(edges), closure, {}))
+
+    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
+
+    def test_batch(self, n: int, seed: int) -> Batch:
+        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
+        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
+
+    def negatives(
+        self, x: Tensor, known: Tensor, generator: torch.Generator, fraction: float = 0.05
+    ) -> Tensor:
+        """IRED's connectivity negatives: flip ``fraction`` of the unknown entries' signs
+        (and at least one per sample). ``x [B, N, n]`` +-1, ``known [B, N]`` -> ``[B, N, n]``."""
+        draws = torch.rand(x.shape, generator=generator).masked_fill(known[..., None], 2.0)
+        lowest = draws.flatten(1).min(1).values[:, None, None]  # [B, 1, 1]: one sure flip
+        flip = ((draws < fraction) | (draws == lowest)) & ~known[..., None]  # [B, N, n]
+        return torch.where(flip, -x, x)
+
+    @staticmethod
+    def project(x: Tensor) -> Tensor:
+        """The nearest +-1 code of each entry (0 -> -1)."""
+        return torch.where(x > 0, 1.0, -1.0).to(x.dtype)
+
+    # ------------------------------------------------------------------ evaluation
+
+    @cached_property
+    def baselines(self) -> dict[str, trivial.Predictor]:
+        """Trivial predictors (majority fitted once on 10,000 training draws, seed 0)."""
+        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
+
+    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
+        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
+        prediction = self.to_energy_batch(x).answer  # [B, n, n]
+        accuracy = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
+        scores = {"accuracy": accuracy.mean().item()}
+        for predictor, score in self.baselines.items():
+            scores[f"accuracy_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
+        return scores
+
+    def to_images(self, x: Tensor) -> Tensor:
+        """Adjacency and closure side by side, white = edge / reachable: ``[B, 1, n, 2n]``."""
+        n = self.config.nodes
+        adjacency, closure = x.view(-1, 2, n, n).unbind(1)  # [B, n, n] each
+        return ((torch.cat([adjacency, closure], dim=2)[:, None] + 1) / 2).clamp(0, 1)
+
+    def dependency(self) -> Tensor:
+        n = self.config.nodes
+        return torch.ones(2 * n, 2 * n) - torch.eye(2 * n)
+
+
+def check_graph_test_split(test_split: str, task: str, harder_graphs: str, nodes: int) -> None:
+    """ValueError naming the value for an unknown split, and for ``harder`` (other sizes)."""
+    if test_split not in TEST_SPLITS:
+        raise ValueError(f"test_split must be one of {list(TEST_SPLITS)}, got {test_split!r}")
+    if test_split == "harder":
+        raise ValueError(
+            f"{task}: test_split 'harder' draws {harder_graphs} graphs, but the model's "
+            f"variables are rows of {nodes}-node graphs and ponder's denoisers take a fixed "
+            f"number of fixed-size variables; use test_split='same'"
+        )

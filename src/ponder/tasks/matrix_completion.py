@@ -1,0 +1,107 @@
+"""Low-rank matrix completion (IRED, REFERENCE 3.4) as a ponder task.
+
+Wraps ``matrix_tasks.LowRankCompletion``: R = U V^T / 20 + 0.1 N(0, 1) with U, V ~ N(0, 1)^{n x
+10} (``harder`` test split: U V^T / 5 + noise), each entry observed with probability 0.5.
+Variables are matrix rows: the n rows of the observed values (zero where unobserved) and the
+n rows of the observed mask (1.0 / 0.0) are known, the n rows of R are generated
+(``[B, 3n, n]``). The metric is the MSE over all of R's entries, reported beside the trivial
+predictors of ``trivial_baselines`` on the same batch: copy the observed entries (zero
+elsewhere) and all zeros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+from torch import Tensor
+
+from ponder.tasks import trivial_baselines as trivial
+from ponder.tasks.base import Batch
+from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, LowRankCompletion
+from ponder.tasks.matrix_tasks import test_set as fixed_test_set
+from ponder.variables.layout import VariableLayout
+
+# trivial predictor -> metric key suffix ("mse_copy_observed", ...)
+BASELINE_KEYS = {trivial.COPY_OBSERVED: "copy_observed", trivial.ZEROS: "all_zeros"}
+
+
+@dataclass
+class LowRankCompletionConfig:
+    name: str = "low_rank_completion"
+    size: int = 20
+    test_split: str = "same"  # same | harder
+
+
+class LowRankCompletionTask:
+    Config = LowRankCompletionConfig
+    name = "low_rank_completion"
+
+    def __init__(self, config: LowRankCompletionConfig) -> None:
+        if config.test_split not in TEST_SPLITS:
+            raise ValueError(
+                f"test_split must be one of {list(TEST_SPLITS)}, got {config.test_split!r}"
+            )
+        if config.size < 1:
+            raise ValueError(f"size must be >= 1, got {config.size}")
+        self.config = config
+        self.energy_task = LowRankCompletion(size=config.size)
+        n = config.size
+        self.layout = VariableLayout(3 * n, n, structure={"part": (0,) * n + (1,) * n + (2,) * n})
+        self.data_range = self.energy_task.spec(config.test_split).data_range
+
+    # ------------------------------------------------------------------ data
+
+    def to_batch(self, energy_batch: EnergyBatch) -> Batch:
+        n = self.config.size
+        values_and_mask = energy_batch.condition.flatten(1, 2)  # [B, 2, n, n] -> [B, 2n, n]
+        x = torch.cat([values_and_mask, energy_batch.answer], dim=1)  # [B, 3n, n]
+        known = torch.zeros(x.shape[:2], dtype=torch.bool)
+        known[:, : 2 * n] = True
+        return Batch(x, known)
+
+    def to_energy_batch(self, x: Tensor) -> EnergyBatch:
+        """Variables ``[B, 3n, n]`` -> condition ``[B, 2, n, n]``, answer R ``[B, n, n]``."""
+        n = self.config.size
+        if x.dim() != 3 or tuple(x.shape[1:]) != (3 * n, n):
+            raise ValueError(
+                f"low_rank_completion of size {n} takes variables [B, {3 * n}, {n}], got "
+                f"{list(x.shape)}"
+            )
+        condition = x[:, : 2 * n].unflatten(1, (2, n))  # [B, 2, n, n]
+        return EnergyBatch(condition, x[:, 2 * n :], {"observed": condition[:, 1] > 0.5})
+
+    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
+
+    def test_batch(self, n: int, seed: int) -> Batch:
+        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
+        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
+
+    # ------------------------------------------------------------------ evaluation
+
+    @cached_property
+    def baselines(self) -> dict[str, trivial.Predictor]:
+        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
+
+    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
+        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
+        prediction = self.to_energy_batch(x).answer  # [B, n, n]
+        mse = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
+        scores = {"mse": mse.mean().item()}
+        for predictor, score in self.baselines.items():
+            scores[f"mse_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
+        return scores
+
+    def to_images(self, x: Tensor) -> Tensor:
+        """Observed values, mask and R side by side as grey images: ``[B, 1, n, 3n]``."""
+        n = self.config.size
+        values, mask, answer = x.view(-1, 3, n, n).unbind(1)  # [B, n, n] each
+        scale = 2 * self.data_range[1]
+        panels = [values / scale + 0.5, mask, answer / scale + 0.5]
+        return torch.cat(panels, dim=2)[:, None].clamp(0, 1)
+
+    def dependency(self) -> Tensor:
+        n = self.config.size
+        return torch.ones(3 * n, 3 * n) - torch.eye(3 * n)
