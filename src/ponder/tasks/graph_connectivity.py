@@ -13,16 +13,15 @@ take a fixed number of variables of a fixed size, so a model of 12-node rows can
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import torch
 from torch import Tensor
 
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
+from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.graph_tasks import Connectivity, signed
 from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
-from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("accuracy_self_only", ...)
@@ -36,7 +35,9 @@ class ConnectivityConfig:
     test_split: str = "same"  # same (harder needs a size-agnostic model: refused)
 
 
-class ConnectivityTask:
+class ConnectivityTask(GeneratedTask):
+    metric = "accuracy"
+    baseline_keys = BASELINE_KEYS
     Config = ConnectivityConfig
     name = "connectivity"
 
@@ -95,13 +96,6 @@ class ConnectivityTask:
         closure = self.energy_task.target(edges.float(), "same")  # [B, n, n] +-1
         return self.to_batch(EnergyBatch(signed(edges), closure, {}))
 
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
-
-    def test_batch(self, n: int, seed: int) -> Batch:
-        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
-        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
-
     def negatives(
         self, x: Tensor, known: Tensor, generator: torch.Generator, fraction: float = 0.05
     ) -> Tensor:
@@ -116,22 +110,6 @@ class ConnectivityTask:
     def project(x: Tensor) -> Tensor:
         """The nearest +-1 code of each entry (0 -> -1)."""
         return torch.where(x > 0, 1.0, -1.0).to(x.dtype)
-
-    # ------------------------------------------------------------------ evaluation
-
-    @cached_property
-    def baselines(self) -> dict[str, trivial.Predictor]:
-        """Trivial predictors (majority fitted once on 10,000 training draws, seed 0)."""
-        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
-
-    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
-        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
-        prediction = self.to_energy_batch(x).answer  # [B, n, n]
-        accuracy = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
-        scores = {"accuracy": accuracy.mean().item()}
-        for predictor, score in self.baselines.items():
-            scores[f"accuracy_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
-        return scores
 
     def to_images(self, x: Tensor) -> Tensor:
         """Adjacency and closure side by side, white = edge / reachable: ``[B, 1, n, 2n]``."""

@@ -12,15 +12,14 @@ elsewhere) and all zeros.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import torch
 from torch import Tensor
 
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
+from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, LowRankCompletion
-from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("mse_copy_observed", ...)
@@ -34,7 +33,9 @@ class LowRankCompletionConfig:
     test_split: str = "same"  # same | harder
 
 
-class LowRankCompletionTask:
+class LowRankCompletionTask(GeneratedTask):
+    metric = "mse"
+    baseline_keys = BASELINE_KEYS
     Config = LowRankCompletionConfig
     name = "low_rank_completion"
 
@@ -71,28 +72,6 @@ class LowRankCompletionTask:
             )
         condition = x[:, : 2 * n].unflatten(1, (2, n))  # [B, 2, n, n]
         return EnergyBatch(condition, x[:, 2 * n :], {"observed": condition[:, 1] > 0.5})
-
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
-
-    def test_batch(self, n: int, seed: int) -> Batch:
-        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
-        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
-
-    # ------------------------------------------------------------------ evaluation
-
-    @cached_property
-    def baselines(self) -> dict[str, trivial.Predictor]:
-        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
-
-    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
-        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
-        prediction = self.to_energy_batch(x).answer  # [B, n, n]
-        mse = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
-        scores = {"mse": mse.mean().item()}
-        for predictor, score in self.baselines.items():
-            scores[f"mse_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
-        return scores
 
     def to_images(self, x: Tensor) -> Tensor:
         """Observed values, mask and R side by side as grey images: ``[B, 1, n, 3n]``."""

@@ -12,15 +12,14 @@ conditions, refusing non-square, wrongly sized or singular ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import torch
 from torch import Tensor
 
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
+from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, MatrixInverse, inverse_target
-from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("mse_all_zeros", ...)
@@ -38,7 +37,9 @@ class MatrixInverseConfig:
     test_split: str = "same"  # same | harder
 
 
-class MatrixInverseTask:
+class MatrixInverseTask(GeneratedTask):
+    metric = "mse"
+    baseline_keys = BASELINE_KEYS
     Config = MatrixInverseConfig
     name = "matrix_inverse"
 
@@ -88,29 +89,6 @@ class MatrixInverseTask:
             )
         a = a.float()
         return self.to_batch(EnergyBatch(a, inverse_target(a), {}))
-
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
-
-    def test_batch(self, n: int, seed: int) -> Batch:
-        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
-        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
-
-    # ------------------------------------------------------------------ evaluation
-
-    @cached_property
-    def baselines(self) -> dict[str, trivial.Predictor]:
-        """Trivial predictors (fitted once on 10,000 training draws, seed 0, as the table)."""
-        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
-
-    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
-        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
-        prediction = self.to_energy_batch(x).answer  # [B, n, n]
-        mse = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
-        scores = {"mse": mse.mean().item()}
-        for predictor, score in self.baselines.items():
-            scores[f"mse_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
-        return scores
 
     def to_images(self, x: Tensor) -> Tensor:
         """A and the answer side by side, each scaled to [0, 1]: ``[B, 1, n, 2n]``."""

@@ -16,7 +16,6 @@ Only the ``same`` test split is served: ``harder`` draws 25-node graphs, which a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +23,10 @@ from torch import Tensor
 
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
+from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.graph_connectivity import check_graph_test_split
 from ponder.tasks.graph_tasks import ShortestPath, bfs_distances, distances_to_goal, signed
 from ponder.tasks.matrix_tasks import EnergyBatch
-from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("first_action_success_random_neighbour", ...)
@@ -42,7 +41,9 @@ class ShortestPathConfig:
     test_split: str = "same"  # same (harder needs a size-agnostic model: refused)
 
 
-class ShortestPathTask:
+class ShortestPathTask(GeneratedTask):
+    metric = METRIC
+    baseline_keys = BASELINE_KEYS
     Config = ShortestPathConfig
     name = "shortest_path"
 
@@ -133,13 +134,6 @@ class ShortestPathTask:
         condition = signed(torch.cat([edges, *flags], dim=2))  # [B, n, n + 2]
         return self.to_batch(EnergyBatch(condition, answer, {}))
 
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
-
-    def test_batch(self, n: int, seed: int) -> Batch:
-        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
-        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
-
     def negatives(self, x: Tensor, known: Tensor, generator: torch.Generator) -> Tensor:
         """IRED's planning negatives: the first plan step replaced by a random node that is
         not a good first action. ``x [B, N, n]`` -> ``[B, N, n]``; only that row changes (the
@@ -157,21 +151,6 @@ class ShortestPathTask:
     def project(x: Tensor) -> Tensor:
         """The nearest plan code of each row: +-1 one-hot of its argmax."""
         return signed(F.one_hot(x.argmax(-1), x.shape[-1]).bool()).to(x.dtype)
-
-    # ------------------------------------------------------------------ evaluation
-
-    @cached_property
-    def baselines(self) -> dict[str, trivial.Predictor]:
-        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
-
-    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
-        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
-        plan = self.to_energy_batch(x).answer  # [B, steps, n]
-        success = self.energy_task.metric(plan, truth.answer, truth.extra, split)  # [B]
-        scores = {METRIC: success.mean().item()}
-        for predictor, score in self.baselines.items():
-            scores[f"{METRIC}_{BASELINE_KEYS[predictor]}"] = score(truth).mean().item()
-        return scores
 
     def to_images(self, x: Tensor) -> Tensor:
         """Out-edges, start, goal and plan rows stacked, white = +1: ``[B, 1, n + 10, n]``."""

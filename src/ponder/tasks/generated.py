@@ -1,0 +1,54 @@
+"""What the tasks wrapping an IRED generator (``matrix_tasks``, ``graph_tasks``) share.
+
+A subclass sets ``energy_task`` (the generator), ``config.test_split``, the metric's name and
+``baseline_keys`` (trivial predictor -> metric suffix), and converts between the generator's
+``EnergyBatch`` and ponder variables with ``to_batch`` / ``to_energy_batch``. Training draws
+come from the generator's ``train`` split; tests are the fixed seeded test set of the split;
+``evaluate`` scores the trivial predictors on the same batch beside the model.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from ponder.tasks import trivial_baselines as trivial
+from ponder.tasks.base import Batch
+from ponder.tasks.matrix_tasks import EnergyBatch
+from ponder.tasks.matrix_tasks import test_set as fixed_test_set
+
+
+class GeneratedTask:
+    metric: ClassVar[str]  # "mse" | "accuracy" | "first_action_success"
+    baseline_keys: ClassVar[dict[str, str]]
+
+    def to_batch(self, energy_batch: EnergyBatch) -> Batch:
+        raise NotImplementedError
+
+    def to_energy_batch(self, x: Tensor) -> EnergyBatch:
+        raise NotImplementedError
+
+    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
+
+    def test_batch(self, n: int, seed: int) -> Batch:
+        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
+        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
+
+    @cached_property
+    def baselines(self) -> dict[str, trivial.Predictor]:
+        """Trivial predictors, fitted once on 10,000 training draws (seed 0) as in the table
+        of ``docs/energy_tasks.md``."""
+        return trivial.predictors_for(self.energy_task, self.config.test_split, 10_000, 0)
+
+    def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:
+        split, truth = self.config.test_split, self.to_energy_batch(batch.x)
+        prediction = self.to_energy_batch(x).answer
+        per_sample = self.energy_task.metric(prediction, truth.answer, truth.extra, split)  # [B]
+        scores = {self.metric: per_sample.mean().item()}
+        for predictor, score in self.baselines.items():
+            scores[f"{self.metric}_{self.baseline_keys[predictor]}"] = score(truth).mean().item()
+        return scores
