@@ -116,3 +116,11 @@ def test_judge_cli_trains_and_evaluates(tmp_path):
         check=True,
     )
     assert 0 <= json.loads(run.stdout)["accuracy"] <= 1
+
+
+def test_class_projection_keeps_the_digit_the_head_reads(task):
+    batch = task.test_batch(20, seed=0)
+    digits = task.autoencoder.read_digit(batch.x)  # [20, 81]
+    assert (digits == batch.symbols).float().mean() > 0.95  # the head reads test digits
+    snapped = task.project(batch.x)
+    assert torch.equal(task.autoencoder.read_digit(snapped), digits)

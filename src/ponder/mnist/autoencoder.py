@@ -60,6 +60,11 @@ class DigitAutoencoder(nn.Module):
         z = self.encoder(images.reshape(-1, 1, 28, 28).float())
         return ((z - self.mean) / self.std).reshape(*images.shape[:-2], self.latent_dim)
 
+    def read_digit(self, latents: Tensor) -> Tensor:
+        """The digit 1-9 the linear head reads in standardised latents ``[..., k]``."""
+        z = latents.float() * self.std + self.mean
+        return self.classify(z)[..., 1:].argmax(-1) + 1
+
     def decode(self, latents: Tensor) -> Tensor:
         """Standardised latents ``[..., latent_dim]`` -> images ``[..., 28, 28]`` in [0, 1]."""
         z = latents.reshape(-1, self.latent_dim).float() * self.std + self.mean

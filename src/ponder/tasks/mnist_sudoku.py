@@ -52,7 +52,8 @@ class MnistSudokuConfig:
     pool_size: int = 5000
     train_seed: int = 0
     test_seed: int = 1
-    project: bool = True  # latent: snap finished cells to the nearest train-digit latent
+    project: bool = True  # latent: snap each finished cell to a train digit's latent ...
+    project_by: str = "class"  # ... of the digit the autoencoder's head reads (or "nearest")
 
 
 class MnistSudokuTask:
@@ -86,6 +87,10 @@ class MnistSudokuTask:
             patch=None if dim != 784 else (1, 28, 28),
             structure=dict(grids.STRUCTURE),
         )
+        if config.project_by not in ("class", "nearest"):
+            raise ValueError(
+                f"unknown project_by {config.project_by!r}; accepted: ['class', 'nearest']"
+            )
         if config.variant == "latent" and config.project:
             self.project = self._nearest_train_latent
 
@@ -148,12 +153,21 @@ class MnistSudokuTask:
         return self.draw(solutions, puzzles.known.numpy(), "test", rng)
 
     def _nearest_train_latent(self, x: Tensor) -> Tensor:
-        """``[B, N, k]`` -> the nearest latent of a train digit 1-9 (a codebook of real
-        digits: a finished cell becomes a digit the autoencoder has seen)."""
-        codebook = self._cells["train"][0].to(x)  # [M, k]
-        flat = x.reshape(-1, x.shape[-1])
-        nearest = torch.cdist(flat, codebook).argmin(-1)
-        return codebook[nearest].reshape(x.shape)
+        """``[B, N, k]`` -> the latent of a real train digit 1-9: the nearest one (``nearest``)
+        or the nearest among the digit the autoencoder's linear head reads in ``x``
+        (``class``; robust to estimates that blend two digits). A finished cell thus becomes a
+        digit the autoencoder has seen."""
+        codebook, table, counts = self._cells["train"]  # [M, k], [10, K], [10]
+        codebook = codebook.to(x)
+        flat = x.reshape(-1, x.shape[-1]).float()
+        distance = torch.cdist(flat, codebook)  # [B*N, M]
+        if self.config.project_by == "class":
+            digit = self.autoencoder.read_digit(flat)  # [B*N] in 1-9
+            members = torch.zeros(10, codebook.shape[0], dtype=torch.bool)
+            for d in range(1, 10):
+                members[d, table[d, : counts[d]]] = True
+            distance = distance.masked_fill(~members[digit], float("inf"))
+        return codebook[distance.argmin(-1)].reshape(x.shape).to(x.dtype)
 
     def cell_images(self, x: Tensor) -> Tensor:
         """Variables ``[B, 81, D]`` -> cell images ``[B, 81, 28, 28]`` in [0, 1]."""
