@@ -29,7 +29,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/suite.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

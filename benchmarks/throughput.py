@@ -14,13 +14,14 @@ step); utilisation is against a measured 2048^3 matmul peak in the same precisio
 from __future__ import annotations
 
 import argparse
-import platform
+import json
 import resource
 import time
 
 import torch
 
 from ponder.flows import RectifiedFlow
+from ponder.hardware import describe_cpu
 from ponder.model import DenoisingModel, draw_noise
 from ponder.nets.mlp import MLPConfig, MLPDenoiser
 from ponder.nets.transformer import TransformerConfig, TransformerDenoiser
@@ -138,6 +139,11 @@ def run(args: argparse.Namespace, size: dict) -> dict:
     }
 
 
+def sized(size: dict, args: argparse.Namespace) -> dict:
+    """A size's settings with the ones given on the command line replaced."""
+    return {key: getattr(args, key, None) or value for key, value in size.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", choices=[*SIZES, "all"], default="all")
@@ -155,12 +161,18 @@ def main() -> None:
     )
     for key in ("width", "depth", "heads", "image", "patch", "tokens_per_variable", "batch"):
         p.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="one JSON object per size, no table")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     names = list(SIZES) if args.size == "all" else [args.size]
+    if args.json:
+        for name in names:
+            r = run(args, sized(SIZES[name], args))
+            print(json.dumps({"denoiser": args.denoiser, "size": name, **r}))
+        return
     print(
-        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} threads, {args.precision}{', compiled' if args.compile else ''}"
+        f"machine: {describe_cpu()}, torch {torch.__version__}, "
+        f"{args.precision}{', compiled' if args.compile else ''}"
     )
     print(
         "| denoiser | size | params (M) | tokens | batch | train samples/s | sample samples/s "
@@ -168,11 +180,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        size = dict(SIZES[name])
-        for key in size:
-            if getattr(args, key, None) is not None:
-                size[key] = getattr(args, key)
-        r = run(args, size)
+        r = run(args, sized(SIZES[name], args))
         print(
             f"| {args.denoiser} | {name} | {r['params_M']:.2f} | {r['tokens']} | {r['batch']} | "
             f"{r['train_samples_s']:.1f} | {r['sample_samples_s']:.1f} | "

@@ -61,6 +61,15 @@ def test_evaluate_json_and_sample_png(trained, tmp_path, capsys):
     assert (tmp_path / "s" / "samples.png").stat().st_size > 0
 
 
+def test_evaluate_a_chosen_checkpoint_reports_its_training_time(trained, capsys):
+    args = ["evaluate", str(trained), "--num-samples", "2", "steps=2", "--json"]
+    assert main([*args, "--checkpoint", "3"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["step"] == 3 and record["train_seconds"] > 0
+    assert main([*args, "--checkpoint", "7"]) == 2
+    assert "no checkpoint at step 7; saved steps: [3]" in capsys.readouterr().err
+
+
 def test_bad_schedule_parameters_exit_2(trained, capsys):
     assert main(["evaluate", str(trained), "--schedule", "fixd"]) == 2
     assert "unknown schedule 'fixd'" in capsys.readouterr().err

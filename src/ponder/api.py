@@ -14,6 +14,7 @@ from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best
 from ponder.checkpoint import load_tensors, unprefixed
 from ponder.config import ConfigError, RunConfig
 from ponder.distributed import gather_chunks, rank_and_world
+from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
 from ponder.rundir import RunDir
 from ponder.sampling import chain_refiners, project_finished
@@ -46,8 +47,17 @@ class EvalResult:
 class Pipeline:
     """A task, a denoising model with its EMA weights, and the sampling configuration."""
 
-    def __init__(self, cfg: RunConfig, weights: dict[str, Tensor], step: int, device: str):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        weights: dict[str, Tensor],
+        step: int,
+        device: str,
+        meta: dict | None = None,
+    ):
         self.cfg, self.step, self.device = cfg, step, torch.device(device)
+        # seconds of training behind these weights (checkpoints written since it was recorded)
+        self.train_seconds = (meta or {}).get("train_seconds")
         self.task = build_task(cfg)
         self.model = build_model(cfg, self.task.layout)
         self.model.net.load_state_dict(weights)
@@ -79,9 +89,10 @@ class Pipeline:
                 f"model has no uncertainty head (train with model.uncertainty=true)"
             )
         guidance = build_guidance(s)
-        if s.precision not in ("32", "bf16"):
-            raise ConfigError(f"sample.precision must be '32' or 'bf16', got {s.precision!r}")
-        bf16 = s.precision == "bf16"
+        try:
+            bf16 = sample_bf16(s.precision, self.device)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         seed = s.seed if seed is None else seed
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
@@ -108,7 +119,8 @@ class Pipeline:
             generator = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i)
             ranking = CommitUncertainty(~known) if k > 1 else None
 
-            def denoise(z, t, label=label):
+            def denoise(z, t, rows, label=label):
+                label = None if label is None else label[rows]
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                     return self.model.predict(z, t, label, guidance)
 
@@ -124,6 +136,7 @@ class Pipeline:
                 dependency,
                 callback=chain_callbacks(callback, ranking),
                 refine=refine,
+                drop_finished=True,
             )
             outs[i] = (z if ranking is None else keep_best(z, ranking.score, k)).cpu()
         x = gather_chunks(outs, batch.x.shape, world)
@@ -169,16 +182,26 @@ class Pipeline:
         return save_png(grid(self.task.to_images(x), scale=scale), path)
 
 
-def load(run_dir: str | Path, device: str | None = None, weights: str = "ema") -> Pipeline:
-    """Load a run folder. ``weights``: ``ema`` (default) or ``raw`` (latest checkpoint)."""
+def load(
+    run_dir: str | Path, device: str | None = None, weights: str = "ema", step: int | None = None
+) -> Pipeline:
+    """Load a run folder. ``weights``: ``ema`` (default) or ``raw``; ``step``: a saved
+    training checkpoint instead of the final model (default: the final model, else the
+    newest checkpoint)."""
     run = RunDir(run_dir)
     cfg = run.read_config()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if weights == "ema" and run.model_path.is_file():
-        tensors, meta = load_tensors(run.model_path)
-        return Pipeline(cfg, tensors, int(meta.get("step", 0)), device)
     if weights not in ("ema", "raw"):
         raise ValueError(f"weights must be 'ema' or 'raw', got {weights!r}")
-    tensors, meta = run.latest_checkpoint()
+    if step is not None:
+        saved = run.checkpoint_steps()
+        if step not in saved:
+            raise ConfigError(f"{run.path} has no checkpoint at step {step}; saved steps: {saved}")
+        tensors, meta = load_tensors(run.checkpoint_path(step))
+    elif weights == "ema" and run.model_path.is_file():
+        tensors, meta = load_tensors(run.model_path)
+        return Pipeline(cfg, tensors, int(meta.get("step", 0)), device, meta)
+    else:
+        tensors, meta = run.latest_checkpoint()
     prefix = "ema" if weights == "ema" else "model"
-    return Pipeline(cfg, unprefixed(prefix, tensors), int(meta["step"]), device)
+    return Pipeline(cfg, unprefixed(prefix, tensors), int(meta["step"]), device, meta)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 EXIT_USAGE = 2
+CHECKPOINT = "the training checkpoint of this step (default: the final EMA model)"
 
 
 def _split_overrides(items: list[str]) -> tuple[dict, dict]:
@@ -34,7 +35,7 @@ def _pipeline(args, sample_overrides: dict):
     from ponder.api import load
     from ponder.config import SampleConfig, build, merge, to_dict
 
-    pipe = load(args.run_dir, device=args.device)
+    pipe = load(args.run_dir, device=args.device, step=args.checkpoint)
     task_overrides = sample_overrides.pop("task", None)
     if task_overrides:  # e.g. task.test_givens=[54,80]: other test conditions, same model
         from ponder.build import build_task
@@ -119,6 +120,8 @@ def cmd_evaluate(args) -> int:
         "seconds": round(result.seconds, 3),
         **result.metrics,
     }
+    if pipe.train_seconds is not None:  # training time behind the weights (time to accuracy)
+        record["train_seconds"] = pipe.train_seconds
     if args.json:
         print(json.dumps(record))
         return 0
@@ -184,6 +187,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         s.add_argument("--num-samples", type=int, default=16 if name == "sample" else None)
         s.add_argument("--schedule", default=None, help="inference schedule (default: the run's)")
         s.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+        s.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help=CHECKPOINT)
         if name == "sample":
             s.add_argument("--out", required=True)
             s.add_argument("--seed", type=int, default=None)
@@ -205,6 +209,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     s.add_argument("--out", default=None, help="default: RUN_DIR/study")
     s.add_argument("--device", default=None)
+    s.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help=CHECKPOINT)
     s.set_defaults(func=cmd_study)
 
     from ponder.mnist.cli import add_commands as add_mnist_commands

@@ -60,7 +60,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 25
     seed: int = 0
-    precision: str = "32"  # "32" | "bf16-mixed"
+    precision: str = "32"  # "32" | "bf16-mixed" | "auto" (bf16-mixed where bf16 is native)
     accelerator: str = "auto"  # auto | cpu | gpu
     devices: Any = 1  # int or "auto"
     num_nodes: int = 1
@@ -84,7 +84,7 @@ class SampleConfig:
     batch_size: int = 128
     num_samples: int = 256  # evaluate's default
     seed: int = 1234
-    precision: str = "32"  # "32" | "bf16" (autocast of the denoiser; the loop stays fp32)
+    precision: str = "32"  # "32" | "bf16" | "auto": autocast of the denoiser, loop stays fp32
     energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
     energy_step_scale: float = 1.0
     project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0

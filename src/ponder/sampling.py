@@ -28,6 +28,8 @@ class Prediction(NamedTuple):
 
 
 Denoiser = Callable[[Tensor, Tensor], Prediction]
+# With ``sample(..., drop_finished=True)`` the loop evaluates only the rows that still have a
+# variable to generate and passes their indices: denoise(z [R, N, D], t [R, N], rows [R]).
 # refine(z [B, N, D], t [B, N], x0_hat [B, N, D], known [B, N], x_known [B, N, D]) -> z
 Refiner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
 
@@ -115,14 +117,17 @@ def sample(
     dependency: Tensor | None = None,
     callback: Callable[[StepState], None] | None = None,
     refine: Refiner | None = None,
+    drop_finished: bool = False,
 ) -> Tensor:
     """Generate the unknown variables of ``x_known [B, N, D]`` given ``known [B, N]`` (bool).
 
     ``schedule`` is any object of ``ponder.schedules`` (``num_steps``, ``start``); values of
     ``x_known`` where ``known`` is False are ignored. ``refine``, if given, replaces the state
     after each step's reverse step (test-time compute at the new noise level, e.g. energy
-    descent, ``ponder.energy``); known variables are repainted after it. Returns the sample
-    ``[B, N, D]``.
+    descent, ``ponder.energy``); known variables are repainted after it. With
+    ``drop_finished`` the network only sees the rows with a variable left to generate (rows
+    with fewer unknowns finish early under sequential schedules); ``denoise`` then takes the
+    rows' indices as a third argument. Returns the sample ``[B, N, D]``.
     """
     if known.shape != x_known.shape[:2]:
         raise ValueError(
@@ -137,7 +142,7 @@ def sample(
     z = torch.where(known_3d, x_known, flow.noise(torch.zeros_like(noise), t, noise))
     stepper = schedule.start(to_generate, generator, dependency)
     for step in range(schedule.num_steps):
-        pred = denoise(z, t)
+        pred = _denoise_unfinished(denoise, z, t) if drop_finished else denoise(z, t)
         t_next = torch.minimum(stepper(step, t, pred.logvar), t).masked_fill(known, 0.0)
         z = reverse_step(flow, z, t, t_next, pred, alpha, temperature, generator)
         if refine is not None:
@@ -151,3 +156,21 @@ def sample(
             f"schedule {schedule!r} left {(t > 0).sum().item()} variables unfinished"
         )
     return z
+
+
+def _denoise_unfinished(denoise: Denoiser, z: Tensor, t: Tensor) -> Prediction:
+    """``denoise`` on the rows with some t > 0; finished rows get x0 = z, eps = 0 and
+    log-variance 0 (no step moves them, no schedule ranks their variables)."""
+    rows = (t > 0).any(1).nonzero().squeeze(1)  # [R]
+    if rows.numel() == t.shape[0]:
+        return denoise(z, t, rows)
+    x0, eps = z.clone(), torch.zeros_like(z)
+    logvar = torch.zeros_like(t, dtype=torch.float32)
+    if rows.numel() == 0:
+        return Prediction(x0, eps, logvar)
+    part = denoise(z[rows], t[rows], rows)
+    x0[rows], eps[rows] = part.x0.to(z.dtype), part.eps.to(z.dtype)
+    if part.logvar is None:
+        return Prediction(x0, eps, None)
+    logvar[rows] = part.logvar.float()
+    return Prediction(x0, eps, logvar)

@@ -515,3 +515,17 @@ def test_large_pathological_inputs_are_read_quickly(text):
     # quadratic regular expressions or pairings would take minutes on these
     parsed = parse_output(text, ["left", "front left", "right"])
     assert isinstance(parsed, ParsedOutput)
+
+
+def test_relations_to_the_viewer_are_valid():
+    """Gold scenes relate objects to "camera" / "image" for viewpoint questions."""
+    scene = validate_scene_graph(
+        {
+            "objects": [{"id": "car.1", "bbox": [0, 0, 5, 5]}],
+            "relationships": [
+                {"subject": "car.1", "predicate": "facing", "object": "camera"},
+                {"subject": "car.1", "predicate": "left of", "object": "image"},
+            ],
+        }
+    )
+    assert not scene.problems and len(scene.relations) == 2

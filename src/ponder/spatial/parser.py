@@ -217,13 +217,18 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# Relationship ends that are not objects: the viewer, for viewpoint and orientation relations
+# ("car.1 facing camera"), as SpatialThinker's gold scenes write them.
+VIEWPOINT_IDS = frozenset({"camera", "image"})
+
+
 def validate_scene_graph(data: object) -> ParsedScene:
     """Check a scene graph in SpatialThinker's JSON form; keep the valid parts, list problems.
 
     Rules: a JSON object with a list ``objects`` and an optional list ``relationships``;
     each object has an ``id`` of the form ``name.number`` (unique) and a ``bbox`` of 4 finite
     numbers with x1 < x2 and y1 < y2; each relationship has string ``subject``, ``predicate``
-    and ``object``, subject and object naming valid object ids.
+    and ``object``, subject and object naming valid object ids or the viewer ("camera", "image").
     """
     if not isinstance(data, dict):
         return ParsedScene(problems=(f"scene must be a JSON object, got {_short(data)}",))
@@ -278,7 +283,7 @@ def validate_scene_graph(data: object) -> ParsedScene:
                 f"got {_short(item)}"
             )
             continue
-        unknown = [part for part in (parts[0], parts[2]) if part not in seen]
+        unknown = [p for p in (parts[0], parts[2]) if p not in seen and p not in VIEWPOINT_IDS]
         if unknown:
             problems.append(f"relationship {index} names unknown object id {unknown[0]!r}")
             continue

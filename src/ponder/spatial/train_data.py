@@ -66,7 +66,7 @@ def load_train_examples(path: str | Path, prompt: str = "spatialthinker") -> lis
                 answer=answer,
                 image_path=image_path,
                 image_size=size,
-                gold_scene=objects_only(record.get("gold_scene") or {}),
+                gold_scene=record.get("gold_scene") or {},
                 tags=PROMPT_TAGS[prompt] or ("think", "answer"),
                 qid=record.get("qid", ""),
             )
@@ -74,19 +74,6 @@ def load_train_examples(path: str | Path, prompt: str = "spatialthinker") -> lis
     if not examples:
         raise ValueError(f"{file} holds no questions")
     return examples
-
-
-def objects_only(gold: dict) -> dict:
-    """The gold scene graph without relationships to "camera" or "image" (part 1 writes them
-    for viewpoint and orientation questions; the reward's scene validation knows only objects)."""
-    objects = list(gold.get("objects", []))
-    ids = {o.get("id") for o in objects}
-    relations = [
-        r
-        for r in gold.get("relationships", [])
-        if r.get("subject") in ids and r.get("object") in ids
-    ]
-    return {"objects": objects, "relationships": relations}
 
 
 def _dense(text: str, ex: TrainExample):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ponder.config import (
     run_config_from_dict,
     to_dict,
 )
+from ponder.hardware import train_precision
 from ponder.rundir import RunDir
 from ponder.training.data import StepBatches, collate_one
 from ponder.training.module import DenoisingModule, NonFiniteLossError
@@ -67,6 +69,13 @@ class _Module(DenoisingModule):
             num_workers=t.workers,
             persistent_workers=t.workers > 0,
         )
+
+
+def _train_device(accelerator: str) -> str:
+    """The device Lightning will pick for ``train.accelerator`` (for ``precision: auto``)."""
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
 
 
 def _progress(t) -> list:
@@ -151,7 +160,7 @@ def train(
         devices=t.devices,
         num_nodes=t.num_nodes,
         strategy=t.strategy,
-        precision=t.precision,
+        precision=train_precision(t.precision, _train_device(t.accelerator)),
         gradient_clip_val=t.grad_clip or None,
         logger=_loggers(cfg, run),
         log_every_n_steps=max(1, min(t.log_every, t.steps - start)),
@@ -172,10 +181,19 @@ def train(
         if trainer.is_global_zero:
             run.append_log({"step": step, **row})
 
+    # wall seconds of training so far, carried across resumes (time to accuracy)
+    seconds_before = float((resume_state[1] if resume_state else {}).get("train_seconds", 0.0))
+    fit_start = time.perf_counter()
+
+    def train_seconds() -> float:
+        return round(seconds_before + time.perf_counter() - fit_start, 1)
+
     def on_step_end(step: int) -> None:
         if trainer.is_global_zero and (step % t.checkpoint_every == 0 or step == t.steps):
             tensors, meta = module.training_state()
-            save_tensors(run.checkpoint_path(step), tensors, meta)
+            save_tensors(
+                run.checkpoint_path(step), tensors, {**meta, "train_seconds": train_seconds()}
+            )
             run.prune_checkpoints(t.keep_checkpoints)
 
     module.on_log, module.on_step_end = on_log, on_step_end
@@ -184,6 +202,11 @@ def train(
         save_tensors(
             run.model_path,
             module.ema.state_dict(),
-            {"step": module.step, "weights": "ema", "config": to_dict(cfg)},
+            {
+                "step": module.step,
+                "weights": "ema",
+                "config": to_dict(cfg),
+                "train_seconds": train_seconds(),
+            },
         )
     return run.path

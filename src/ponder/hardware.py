@@ -1,0 +1,72 @@
+"""What the machine computes fast: ``precision: auto`` resolves to bf16 only where bf16
+matmuls run natively.
+
+Measured (docs/RESULTS.md): on an AMD EPYC with AVX-512 BF16 a 2-thread bf16 matmul ran 4.5x
+faster than fp32, so bf16 autocast pays; on an Intel Xeon without it (AVX-512 but no
+``avx512_bf16`` / ``amx_bf16``) bf16 is emulated and ran 3x *slower* than fp32, and the Sudoku
+preset's training step took 2.8 s in bf16-mixed against 0.85 s in fp32.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from pathlib import Path
+
+import torch
+
+# CPU feature flags (Linux /proc/cpuinfo) that mean hardware bf16 matmuls.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})  # x86 (two), aarch64 ("bf16")
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags, empty where /proc/cpuinfo is unavailable (not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def native_bf16(device: str | torch.device = "cpu") -> bool:
+    """True where bf16 matmuls are computed in hardware on ``device`` (cpu or cuda)."""
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if kind == "mps":
+        return True
+    return bool(BF16_CPU_FLAGS & cpu_flags())
+
+
+def describe_cpu() -> str:
+    """One line naming the CPU, for benchmark tables."""
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    bf16 = "native bf16" if native_bf16("cpu") else "no native bf16"
+    return f"{name}, {torch.get_num_threads()} threads, {bf16}"
+
+
+def train_precision(precision: str, device: str) -> str:
+    """A Lightning precision: ``auto`` becomes ``bf16-mixed`` where bf16 is native on
+    ``device``, else ``32``; anything else is returned unchanged."""
+    if precision != "auto":
+        return precision
+    return "bf16-mixed" if native_bf16(device) else "32"
+
+
+def sample_bf16(precision: str, device: str | torch.device) -> bool:
+    """Whether sampling autocasts to bf16: ``bf16`` yes, ``32`` no, ``auto`` where native."""
+    if precision not in ("32", "bf16", "auto"):
+        raise ValueError(f"sample.precision must be '32', 'bf16' or 'auto', got {precision!r}")
+    return precision == "bf16" or (precision == "auto" and native_bf16(device))

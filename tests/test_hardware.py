@@ -1,0 +1,24 @@
+import pytest
+
+from ponder import hardware
+
+
+def test_auto_precision_follows_native_bf16(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert hardware.train_precision("auto", "cpu") == "bf16-mixed"
+    assert hardware.sample_bf16("auto", "cpu")
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512f", "avx2"}))
+    assert hardware.train_precision("auto", "cpu") == "32"
+    assert not hardware.sample_bf16("auto", "cpu")
+    # explicit choices are kept whatever the machine
+    assert hardware.train_precision("bf16-mixed", "cpu") == "bf16-mixed"
+    assert hardware.sample_bf16("bf16", "cpu") and not hardware.sample_bf16("32", "cpu")
+
+
+def test_bad_sample_precision_names_the_choices():
+    with pytest.raises(ValueError, match=r"'32', 'bf16' or 'auto', got 'fp16'"):
+        hardware.sample_bf16("fp16", "cpu")
+
+
+def test_cpu_description_names_bf16_support():
+    assert "bf16" in hardware.describe_cpu()
