@@ -70,6 +70,13 @@ def test_evaluate_a_chosen_checkpoint_reports_its_training_time(trained, capsys)
     assert "no checkpoint at step 7; saved steps: [3]" in capsys.readouterr().err
 
 
+def test_commit_temperature_needs_a_one_hot_task(trained, capsys):
+    assert (
+        main(["evaluate", str(trained), "--num-samples", "2", "sample.commit_temperature=1"]) == 2
+    )
+    assert "a task whose variables are one-hot codes" in capsys.readouterr().err
+
+
 def test_bad_schedule_parameters_exit_2(trained, capsys):
     assert main(["evaluate", str(trained), "--schedule", "fixd"]) == 2
     assert "unknown schedule 'fixd'" in capsys.readouterr().err

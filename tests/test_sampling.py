@@ -225,3 +225,20 @@ def test_drop_finished_skips_finished_rows_and_changes_nothing():
     assert torch.allclose(plain, dropped)
     assert plain_rows == [3] * 6
     assert dropped_rows == [2, 2, 2, 2, 2, 1]  # row 2 never, row 1 not in the last step
+
+
+def test_draw_finished_draws_codes_from_the_posterior_mean():
+    from ponder.sampling import draw_finished
+
+    refine = draw_finished(1.0, torch.Generator().manual_seed(0))
+    z = torch.tensor([[1.0, -1.0, -1.0], [0.0, 0.0, -1.0]]).repeat(2000, 1).view(2000, 2, 3)
+    known = torch.zeros(2000, 2, dtype=torch.bool)
+    known[:, 0] = True  # known variables are left alone (the loop repaints them anyway)
+    out = refine(z, torch.zeros(2000, 2), z, known, z)
+    assert torch.equal(out[:, 0], z[:, 0])
+    drawn = out[:, 1].argmax(-1)
+    assert set(drawn.tolist()) == {0, 1}  # p = (1/2, 1/2, 0): the third digit never
+    assert abs(drawn.float().mean().item() - 0.5) < 0.05
+    assert torch.equal(out[:, 1].abs(), torch.ones(2000, 3))  # +-1 one-hot codes
+    with pytest.raises(ValueError, match="must be > 0, got 0"):
+        draw_finished(0.0, torch.Generator())

@@ -17,7 +17,7 @@ from ponder.distributed import gather_chunks, rank_and_world
 from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
 from ponder.rundir import RunDir
-from ponder.sampling import chain_refiners, project_finished
+from ponder.sampling import chain_refiners, draw_finished, project_finished
 from ponder.sampling import sample as sample_loop
 from ponder.tasks.base import Batch
 
@@ -46,6 +46,8 @@ class EvalResult:
 
 class Pipeline:
     """A task, a denoising model with its EMA weights, and the sampling configuration."""
+
+    drop_finished = True  # finished rows leave the network's batch (False: for benchmarks)
 
     def __init__(
         self,
@@ -98,7 +100,13 @@ class Pipeline:
         dependency = self.task.dependency().to(self.device)
         energy = self.energy_refine(s)
         project = getattr(self.task, "project", None) if s.project else None
-        refine = chain_refiners(energy, project and project_finished(project))
+        if s.commit_temperature < 0 or (
+            s.commit_temperature > 0 and not getattr(self.task, "one_hot_codes", False)
+        ):
+            raise ConfigError(
+                f"sample.commit_temperature={s.commit_temperature} needs a value >= 0 and, "
+                f"when > 0, a task whose variables are one-hot codes (sudoku, shortest_path)"
+            )
         k = s.candidates
         if k < 1:
             raise ConfigError(f"sample.candidates must be >= 1, got {k}")
@@ -118,9 +126,14 @@ class Pipeline:
             label = None if label is None else label.repeat_interleave(k, 0)
             generator = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i)
             ranking = CommitUncertainty(~known) if k > 1 else None
+            if project is not None and s.commit_temperature > 0:
+                draws = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i + 1)
+                commit = draw_finished(s.commit_temperature, draws)
+            else:
+                commit = project and project_finished(project)
 
-            def denoise(z, t, rows, label=label):
-                label = None if label is None else label[rows]
+            def denoise(z, t, rows=None, label=label):
+                label = None if label is None or rows is None else label[rows]
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                     return self.model.predict(z, t, label, guidance)
 
@@ -135,8 +148,8 @@ class Pipeline:
                 s.temperature,
                 dependency,
                 callback=chain_callbacks(callback, ranking),
-                refine=refine,
-                drop_finished=True,
+                refine=chain_refiners(energy, commit),
+                drop_finished=self.drop_finished,
             )
             outs[i] = (z if ranking is None else keep_best(z, ranking.score, k)).cpu()
         x = gather_chunks(outs, batch.x.shape, world)

@@ -89,6 +89,9 @@ class SampleConfig:
     energy_step_scale: float = 1.0
     project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0
     candidates: int = 1  # K > 1: K samples per condition, keep the one the model is surest of
+    # > 0: one-hot tasks draw each finished variable from the model's marginal instead of
+    # taking its argmax (diverse candidates where the model must guess); 0 = argmax
+    commit_temperature: float = 0.0
 
 
 @dataclass

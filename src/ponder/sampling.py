@@ -91,6 +91,25 @@ def project_finished(project: Callable[[Tensor], Tensor]) -> Refiner:
     return refine
 
 
+def draw_finished(temperature: float, generator: torch.Generator) -> Refiner:
+    """Like ``project_finished`` for +-1 one-hot codes ``[..., K]``, but each unknown variable
+    reaching t = 0 becomes a code *drawn* with probability p_k proportional to
+    max(0, (x_k + 1) / 2)^(1 / temperature): the clean estimate of a +-1 one-hot code is its
+    posterior mean 2p - 1, so temperature 1 draws from the model's own marginal. Variables
+    the model is sure of stay as they are; where it must guess, samples differ (candidates)."""
+    if temperature <= 0:
+        raise ValueError(f"commit temperature must be > 0, got {temperature}")
+
+    def refine(z: Tensor, t_next: Tensor, x0: Tensor, known: Tensor, x_known: Tensor) -> Tensor:
+        done = (t_next == 0) & ~known  # [B, N]
+        p = ((z.float() + 1) / 2).clamp_min(0) ** (1 / temperature) + 1e-12  # [B, N, K]
+        pick = torch.multinomial(p.flatten(0, -2), 1, generator=generator).view(done.shape)
+        code = torch.nn.functional.one_hot(pick, z.shape[-1]).to(z.dtype) * 2 - 1
+        return torch.where(_bcast(done, z), code, z)
+
+    return refine
+
+
 def chain_refiners(*refiners: Refiner | None) -> Refiner | None:
     """One refine step that applies the given ones in order (``None`` entries skipped)."""
     chain = [r for r in refiners if r is not None]

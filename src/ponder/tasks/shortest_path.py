@@ -46,6 +46,7 @@ class ShortestPathTask(GeneratedTask):
     baseline_keys = BASELINE_KEYS
     Config = ShortestPathConfig
     name = "shortest_path"
+    one_hot_codes = True  # plan rows are +-1 one-hot next nodes (sample.commit_temperature)
 
     def __init__(self, config: ShortestPathConfig) -> None:
         check_graph_test_split(config.test_split, "shortest_path", "25-node", config.nodes)

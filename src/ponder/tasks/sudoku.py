@@ -50,6 +50,7 @@ class SudokuConfig:
 class SudokuTask:
     Config = SudokuConfig
     name = "sudoku"
+    one_hot_codes = True  # variables are +-1 one-hot digits (sample.commit_temperature)
 
     def __init__(self, config: SudokuConfig) -> None:
         for key in ("train_givens", "test_givens"):
