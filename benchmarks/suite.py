@@ -126,10 +126,9 @@ def time_to_accuracy(run: Path, num_samples: int, metrics: list[str], extra: lis
         )  # fmt: skip
         records.append(json.loads(out))
         print(f"{run} step {step}: {records[-1]}", file=sys.stderr)
-    names = metrics or [
-        k for k, v in records[-1].items() if isinstance(v, float) and k not in ("seconds",)
-    ]
-    names = [n for n in names if n != "train_seconds"]
+    bookkeeping = {"seconds", "train_seconds"}
+    names = metrics or [k for k, v in records[-1].items() if isinstance(v, float)]
+    names = [n for n in names if n not in bookkeeping]
     lines = [
         f"`{run}` ({records[-1]['schedule']}, {num_samples} test conditions"
         f"{', ' + ' '.join(extra) if extra else ''}):",

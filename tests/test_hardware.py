@@ -4,10 +4,10 @@ from ponder import hardware
 
 
 def test_auto_precision_follows_native_bf16(monkeypatch):
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    monkeypatch.setattr(hardware, "cpuinfo", lambda: {"flags": "avx512f avx512_bf16"})
     assert hardware.train_precision("auto", "cpu") == "bf16-mixed"
     assert hardware.sample_bf16("auto", "cpu")
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512f", "avx2"}))
+    monkeypatch.setattr(hardware, "cpuinfo", lambda: {"flags": "avx512f avx2"})
     assert hardware.train_precision("auto", "cpu") == "32"
     assert not hardware.sample_bf16("auto", "cpu")
     # explicit choices are kept whatever the machine
@@ -20,5 +20,10 @@ def test_bad_sample_precision_names_the_choices():
         hardware.sample_bf16("fp16", "cpu")
 
 
-def test_cpu_description_names_bf16_support():
-    assert "bf16" in hardware.describe_cpu()
+def test_cpu_description_says_whether_bf16_is_native(monkeypatch):
+    monkeypatch.setattr(hardware, "cpuinfo", lambda: {"model name": "Test CPU", "flags": "avx2"})
+    assert hardware.describe_cpu().startswith("Test CPU, ")
+    assert hardware.describe_cpu().endswith(", no native bf16")
+    info = {"model name": "Test CPU", "flags": "avx2 avx512_bf16"}
+    monkeypatch.setattr(hardware, "cpuinfo", lambda: info)
+    assert hardware.describe_cpu().endswith(", native bf16")

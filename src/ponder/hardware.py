@@ -1,10 +1,10 @@
 """What the machine computes fast: ``precision: auto`` resolves to bf16 only where bf16
 matmuls run natively.
 
-Measured (docs/RESULTS.md): on an AMD EPYC with AVX-512 BF16 a 2-thread bf16 matmul ran 4.5x
+Measured (docs/RESULTS.md): on an AMD EPYC with AVX-512 BF16 a 2-thread bf16 matmul ran 4.7x
 faster than fp32, so bf16 autocast pays; on an Intel Xeon without it (AVX-512 but no
-``avx512_bf16`` / ``amx_bf16``) bf16 is emulated and ran 3x *slower* than fp32, and the Sudoku
-preset's training step took 2.8 s in bf16-mixed against 0.85 s in fp32.
+``avx512_bf16`` / ``amx_bf16``) bf16 is emulated: its matmul ran 5x *slower* than fp32, and
+the Sudoku preset's training step took 2.8-3.3 s in bf16-mixed against 0.85 s in fp32.
 """
 
 from __future__ import annotations
@@ -20,17 +20,23 @@ BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})  # x86 (two), aa
 
 
 @functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags, empty where /proc/cpuinfo is unavailable (not Linux)."""
+def cpuinfo() -> dict[str, str]:
+    """The first value of each /proc/cpuinfo field; empty where it is unavailable (not Linux)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return frozenset()
+        return {}
+    fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return frozenset(value.split())
-    return frozenset()
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (x86 ``flags``, aarch64 ``Features``)."""
+    info = cpuinfo()
+    return frozenset((info.get("flags") or info.get("Features") or "").split())
 
 
 def native_bf16(device: str | torch.device = "cpu") -> bool:
@@ -45,14 +51,7 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
 
 def describe_cpu() -> str:
     """One line naming the CPU, for benchmark tables."""
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.partition(":")[2].strip()
-                break
-    except OSError:
-        pass
+    name = cpuinfo().get("model name") or platform.processor() or platform.machine()
     bf16 = "native bf16" if native_bf16("cpu") else "no native bf16"
     return f"{name}, {torch.get_num_threads()} threads, {bf16}"
 

@@ -29,7 +29,8 @@ class Prediction(NamedTuple):
 
 Denoiser = Callable[[Tensor, Tensor], Prediction]
 # With ``sample(..., drop_finished=True)`` the loop evaluates only the rows that still have a
-# variable to generate and passes their indices: denoise(z [R, N, D], t [R, N], rows [R]).
+# variable to generate and passes their indices: denoise(z [R, N, D], t [R, N], rows [R]),
+# rows = None while every row is still running.
 # refine(z [B, N, D], t [B, N], x0_hat [B, N, D], known [B, N], x_known [B, N, D]) -> z
 Refiner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
 
@@ -182,7 +183,7 @@ def _denoise_unfinished(denoise: Denoiser, z: Tensor, t: Tensor) -> Prediction:
     log-variance 0 (no step moves them, no schedule ranks their variables)."""
     rows = (t > 0).any(1).nonzero().squeeze(1)  # [R]
     if rows.numel() == t.shape[0]:
-        return denoise(z, t, rows)
+        return denoise(z, t, None)
     x0, eps = z.clone(), torch.zeros_like(z)
     logvar = torch.zeros_like(t, dtype=torch.float32)
     if rows.numel() == 0:

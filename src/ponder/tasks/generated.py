@@ -9,6 +9,7 @@ come from the generator's ``train`` split; tests are the fixed seeded test set o
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import cached_property
 from typing import ClassVar
 
@@ -21,15 +22,17 @@ from ponder.tasks.matrix_tasks import EnergyBatch
 from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 
 
-class GeneratedTask:
+class GeneratedTask(ABC):
     metric: ClassVar[str]  # "mse" | "accuracy" | "first_action_success"
     baseline_keys: ClassVar[dict[str, str]]
 
+    @abstractmethod
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
-        raise NotImplementedError
+        """The generator's batch as ponder variables (known = the problem's inputs)."""
 
+    @abstractmethod
     def to_energy_batch(self, x: Tensor) -> EnergyBatch:
-        raise NotImplementedError
+        """Variables ``[B, N, D]`` back to the generator's batch (its metric reads that)."""
 
     def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
         return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))

@@ -186,7 +186,7 @@ def train(
     fit_start = time.perf_counter()
 
     def train_seconds() -> float:
-        return round(seconds_before + time.perf_counter() - fit_start, 1)
+        return round(seconds_before + time.perf_counter() - fit_start, 3)
 
     def on_step_end(step: int) -> None:
         if trainer.is_global_zero and (step % t.checkpoint_every == 0 or step == t.steps):
