@@ -100,6 +100,29 @@ def test_too_large_steps_are_rejected():
     assert torch.equal(out, jumped)  # every overshooting step raised the energy
 
 
+def test_score_descent_follows_an_ordinary_models_eps_and_never_rejects():
+    """With the exact eps of data at mu as the score, the descent walks towards a(t) mu, also
+    with steps so large that the energy test would have rejected them."""
+    flow = VPFlow("cosine", steps=10)
+    mu = torch.tensor([0.5, -0.25])
+    net = EnergyDenoiser(Quadratic(flow, mu))
+    t = torch.full((3, 1), 0.5)
+    known = torch.zeros(3, 1, dtype=torch.bool)
+    far = torch.full((3, 1, 2), 1.0)
+    target = flow.a(t)[..., None] * mu
+
+    def score(y, t):
+        return net.energy_and_grad(y, t)[1]
+
+    for steps in (1, 10):
+        moved = EnergyDescent(None, flow, steps=steps, score=score)(None, t, far, known, far)
+        start = flow.a(t)[..., None] * far
+        assert (moved - target).norm() < (start - target).norm()
+    huge = EnergyDescent(None, flow, steps=1, step_scale=1e3, score=score)(None, t, far, known, far)
+    rejected = EnergyDescent(net, flow, steps=1, step_scale=1e3)(None, t, far, known, far)
+    assert not torch.equal(huge, rejected)  # the energy test kept the jump; the score did not
+
+
 def test_bad_inner_steps():
     flow = VPFlow("cosine", steps=10)
     with pytest.raises(ValueError, match="inner steps must be >= 0, got -1"):

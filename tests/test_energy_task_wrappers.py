@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from ponder.config import ConfigError
 from ponder.tasks import TASKS
 from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 
@@ -210,6 +211,74 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
     result = ponder.load(run, device="cpu").evaluate(8)
     assert result.nfe == 10 * (1 + 1 + 5)  # 10 levels: predict, initial gradient, 5 inner steps
     assert math.isfinite(result.metrics[metric]) and len(result.metrics) == 3
+    pipe = ponder.load(run, device="cpu")
+    pipe.cfg.sample.energy_steps = 0  # jump to the clamped clean estimate only: one call a level
+    assert pipe.evaluate(8).nfe == 10
+    pipe.cfg.sample.score_descent = True
+    with pytest.raises(ConfigError, match="already descends its energy"):
+        pipe.sample(8)
+    pipe.cfg.sample.score_descent = False
+    if hasattr(pipe.task, "impose"):  # completion: observed entries come back unchanged
+        result = pipe.sample(8)
+        n = pipe.task.config.size
+        values, mask, answer = result.x.unflatten(1, (3, n)).unbind(1)
+        assert torch.equal(answer[mask > 0.5], values[mask > 0.5])
+
+
+def test_low_rank_impose_sets_only_the_observed_entries():
+    task = TASKS["low_rank_completion"](TASKS["low_rank_completion"].Config(size=5))
+    batch = task.test_batch(4, 0)
+    x0 = torch.randn(batch.x.shape, generator=torch.Generator().manual_seed(0))
+    out = task.impose(x0, batch.x)
+    values, mask = batch.x[:, :5], batch.x[:, 5:10] > 0.5
+    assert torch.equal(out[:, 10:][mask], values[mask])
+    assert torch.equal(out[:, 10:][~mask], x0[:, 10:][~mask])
+    assert torch.equal(out[:, :10], x0[:, :10])
+    assert 0 < mask.float().mean() < 1
+
+
+def test_the_regressor_and_plain_diffusion_baselines_run_from_the_energy_preset(tmp_path):
+    import ponder
+
+    small = {"task.size": 4, "model.mlp.width": 32, "model.mlp.depth": 2}
+    regressor = ponder.train(
+        "inverse_energy",
+        out=tmp_path / "regressor",
+        **_tiny(
+            {
+                **small,
+                "model.energy": False,
+                "model.flow": "rectified",
+                "model.prediction": "x0",
+                "train.time_sampler": "terminal",
+                "sample.schedule_params": {"steps": 1},
+            }
+        ),
+    )
+    pipe = ponder.load(regressor, device="cpu")
+    result = pipe.evaluate(8)
+    assert result.nfe == 1 and math.isfinite(result.metrics["mse"])
+    pipe.cfg.sample.score_descent = True  # the step sizes come from a VP path
+    with pytest.raises(ConfigError, match=r"model\.flow=vp"):
+        pipe.sample(8)
+    diffusion = ponder.train(
+        "inverse_energy",
+        out=tmp_path / "diffusion",
+        **_tiny({**small, "model.energy": False, "sample.clip_x0": True}),
+    )
+    pipe = ponder.load(diffusion, device="cpu")
+    assert pipe.evaluate(8).nfe == 10  # one network call per level, no inner loop
+    x = pipe.sample(8).x
+    generated = ~pipe.sample(8).conditions.known
+    lo, hi = pipe.task.data_range
+    assert x[generated].min() >= lo and x[generated].max() <= hi
+    pipe.cfg.sample.score_descent = True  # refined along its own eps: 1 + 2 calls more a level
+    pipe.cfg.sample.energy_steps = 2
+    assert pipe.evaluate(8).nfe == 10 * (1 + 1 + 2)
+    pipe.cfg.sample.score_descent = False
+    pipe.task.data_range = None  # a task without a data range cannot clip
+    with pytest.raises(ConfigError, match="clip_x0"):
+        pipe.sample(8)
 
 
 def test_every_energy_preset_builds_its_task():

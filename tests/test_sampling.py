@@ -2,7 +2,14 @@ import pytest
 import torch
 
 from ponder.flows import CosineFlow, RectifiedFlow, VPFlow
-from ponder.sampling import Prediction, chain_refiners, project_finished, reverse_step, sample
+from ponder.sampling import (
+    Prediction,
+    chain_refiners,
+    clip_prediction,
+    project_finished,
+    reverse_step,
+    sample,
+)
 from ponder.schedules import FixedSchedule, make_schedule
 
 
@@ -242,3 +249,21 @@ def test_draw_finished_draws_codes_from_the_posterior_mean():
     assert torch.equal(out[:, 1].abs(), torch.ones(2000, 3))  # +-1 one-hot codes
     with pytest.raises(ValueError, match="must be > 0, got 0"):
         draw_finished(0.0, torch.Generator())
+
+
+def test_clip_prediction_clamps_x0_and_keeps_z_on_its_line():
+    flow = VPFlow("cosine", steps=10)
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(4, 3, 2, generator=g)
+    t = torch.tensor([[1.0, 0.5, 0.0]]).expand(4, 3)
+    x0 = 5 * torch.randn(4, 3, 2, generator=g)  # far outside the range at most entries
+    eps = torch.randn(4, 3, 2, generator=g)
+    clipped = clip_prediction(Prediction(x0, eps, None), z, t, flow, (-1.0, 2.0))
+    assert clipped.x0.min() >= -1 and clipped.x0.max() <= 2
+    inside = (x0 >= -1) & (x0 <= 2)
+    assert torch.equal(clipped.x0[inside], x0[inside]) and not torch.equal(clipped.x0, x0)
+    a, b = flow.a(t)[..., None], flow.b(t)[..., None]
+    moving = (t > 0)[..., None].expand_as(z)
+    rebuilt = a * clipped.x0 + b * clipped.eps  # z = a x0 + b eps still holds where b > 0
+    assert torch.allclose(rebuilt[moving], z[moving], atol=1e-5)
+    assert torch.equal(clipped.eps[~moving], eps[~moving])  # t = 0: eps is left alone

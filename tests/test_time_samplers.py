@@ -7,6 +7,7 @@ from ponder.time_samplers import (
     MeanBetaTimes,
     SequentialTimes,
     SharedTimes,
+    TerminalTimes,
     WithZeros,
     make_time_sampler,
     mean_beta_times,
@@ -18,6 +19,20 @@ def test_shared_and_independent(generator):
     assert t.shape == (64, 10) and torch.all(t == t[:, :1]) and torch.all(w == 1)
     t, _ = IndependentTimes()(4096, 10, generator)
     assert abs(t.mean().item() - 0.5) < 0.01 and abs(t.var().item() - 1 / 12) < 0.005
+
+
+def test_terminal_puts_every_variable_at_pure_noise(generator):
+    from ponder.model import draw_noise
+
+    t, w = make_time_sampler("terminal")(8, 5, generator)
+    assert torch.all(t == 1) and torch.all(w == 1) and isinstance(
+        make_time_sampler("terminal"), TerminalTimes
+    )
+    known = torch.zeros(8, 5, dtype=torch.bool)
+    known[:, :2] = True  # known variables stay clean and carry no loss, as with every sampler
+    draw = draw_noise(torch.Size([8, 5, 3]), known, TerminalTimes(), generator)
+    assert torch.all(draw.t[:, :2] == 0) and torch.all(draw.t[:, 2:] == 1)
+    assert torch.all(draw.weight[:, :2] == 0) and torch.all(draw.weight[:, 2:] == 1)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 81, 256])

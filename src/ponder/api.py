@@ -17,7 +17,13 @@ from ponder.distributed import gather_chunks, rank_and_world
 from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
 from ponder.rundir import RunDir
-from ponder.sampling import chain_refiners, draw_finished, project_finished
+from ponder.sampling import (
+    chain_refiners,
+    clip_prediction,
+    draw_finished,
+    project_finished,
+    replace_x0,
+)
 from ponder.sampling import sample as sample_loop
 from ponder.tasks.base import Batch
 
@@ -99,6 +105,14 @@ class Pipeline:
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
         energy = self.energy_refine(s)
+        self.check_score_descent(s, energy)
+        clip = getattr(self.task, "data_range", None) if s.clip_x0 else None
+        impose = getattr(self.task, "impose", None)  # (x0, x_known) -> x0, answer parts given
+        if s.clip_x0 and clip is None:
+            raise ConfigError(
+                f"sample.clip_x0=true clamps clean estimates to the task's data range; task "
+                f"{self.cfg.task.name!r} has none (the matrix and graph tasks do)"
+            )
         project = getattr(self.task, "project", None) if s.project else None
         if s.commit_temperature < 0 or (
             s.commit_temperature > 0 and not getattr(self.task, "one_hot_codes", False)
@@ -132,10 +146,16 @@ class Pipeline:
             else:
                 commit = project and project_finished(project)
 
-            def denoise(z, t, rows=None, label=label):
+            def denoise(z, t, rows=None, label=label, x=x):
                 label = None if label is None or rows is None else label[rows]
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
-                    return self.model.predict(z, t, label, guidance)
+                    pred = self.model.predict(z, t, label, guidance)
+                if impose is not None:  # e.g. completion: observed entries are not guessed
+                    given = x if rows is None else x[rows]
+                    pred = replace_x0(pred, z, t, self.model.flow, impose(pred.x0, given))
+                return pred if clip is None else clip_prediction(pred, z, t, self.model.flow, clip)
+
+            descent = self.score_refine(s, denoise) if s.score_descent else energy
 
             z = sample_loop(
                 denoise,
@@ -148,15 +168,16 @@ class Pipeline:
                 s.temperature,
                 dependency,
                 callback=chain_callbacks(callback, ranking),
-                refine=chain_refiners(energy, commit),
+                refine=chain_refiners(descent, commit),
                 drop_finished=self.drop_finished,
             )
             outs[i] = (z if ranking is None else keep_best(z, ranking.score, k)).cpu()
         x = gather_chunks(outs, batch.x.shape, world)
         seconds = time.perf_counter() - start
         per_step = 2 if guidance.scale != 1 and batch.label is not None else 1
-        if energy is not None:  # each level also evaluates dE/dz once plus once per inner step
-            per_step += 1 + energy.steps
+        descent = energy or (self.score_refine(s, None) if s.score_descent else None)
+        if descent is not None and descent.steps > 0:  # dE/dz at the jump, then once per step
+            per_step += 1 + descent.steps
         nfe = sched.num_steps * per_step * k  # per condition, all candidates
         return SampleResult(x, batch, s.schedule, s.schedule_params, nfe, seconds)
 
@@ -173,6 +194,37 @@ class Pipeline:
             s.energy_steps,
             s.energy_step_scale,
             getattr(self.task, "data_range", None),
+        )
+
+    def check_score_descent(self, s, energy) -> None:
+        from ponder.flows import VPFlow
+
+        if not s.score_descent:
+            return
+        if energy is not None:
+            raise ConfigError(
+                "sample.score_descent=true is for ordinary models; this energy model already "
+                "descends its energy (sample.energy_steps)"
+            )
+        if not isinstance(self.model.flow, VPFlow):
+            raise ConfigError(
+                f"sample.score_descent=true takes IRED's per-level step sizes from a VP path; "
+                f"this model's flow is {self.cfg.model.flow!r} (train with model.flow=vp)"
+            )
+
+    def score_refine(self, s, denoise):
+        """Annealed descent along an ordinary model's noise estimate (``sample.score_descent``):
+        the energy model's refine with the model's eps as the gradient and no rejection."""
+        from ponder.energy import EnergyDescent
+
+        score = None if denoise is None else (lambda y, t: denoise(y, t).eps)
+        return EnergyDescent(
+            None,
+            self.model.flow,
+            s.energy_steps,
+            s.energy_step_scale,
+            getattr(self.task, "data_range", None),
+            score=score,
         )
 
     def evaluate(

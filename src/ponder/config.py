@@ -52,7 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999
-    time_sampler: str = "mean_beta"  # shared | independent | mean_beta | sequential
+    time_sampler: str = "mean_beta"  # shared | independent | mean_beta | sequential | terminal
     sharpness: float = 1.0  # mean_beta only
     add_zeros: bool = False
     label_dropout: float = 0.1  # classifier-free guidance, label-conditioned tasks only
@@ -87,6 +87,12 @@ class SampleConfig:
     precision: str = "32"  # "32" | "bf16" | "auto": autocast of the denoiser, loop stays fp32
     energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
     energy_step_scale: float = 1.0
+    # clamp each clean estimate to the task's data range and re-derive the noise estimate from
+    # it (DDPM's clip_denoised); keeps eps-prediction on a VP path from exploding near t = 1
+    clip_x0: bool = False
+    # ordinary models on a VP path: refine each level by energy_steps steps along the model's
+    # own noise estimate (its implicit energy's gradient), as energy models descend E
+    score_descent: bool = False
     project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0
     candidates: int = 1  # K > 1: K samples per condition, keep the one the model is surest of
     # > 0: one-hot tasks draw each finished variable from the model's marginal instead of

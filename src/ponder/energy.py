@@ -9,6 +9,7 @@ inputs, as everywhere in ponder, so conditioning needs no special masking.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -125,14 +126,19 @@ class EnergyDescent:
     steps y <- y - step_scale * eta(t) * dE/dy on the variables to generate, each step rejected
     per sample if it raises the energy, clamped to a(t) * data_range. More steps = more
     test-time compute. At t = 0 the jump lands on the clean estimate itself (no unscaling slip).
+
+    ``score`` refines an *ordinary* model the same way: steps follow its noise estimate
+    ``score(y, t) -> eps_hat`` (the gradient of its implicit energy, -b(t) grad log p) and are
+    never rejected, as there is no energy value to compare; ``net`` is then unused.
     """
 
-    net: EnergyDenoiser
+    net: EnergyDenoiser | None
     flow: VPFlow
     steps: int = 5
     step_scale: float = 1.0
     data_range: tuple[float, float] | None = None
     label: Tensor | None = None
+    score: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -151,12 +157,20 @@ class EnergyDescent:
         eta = _bcast(descent_step_size(self.flow, t), x0) * self.step_scale
         if self.steps == 0 or not bool((t > 0).any()):
             return y
-        energy, grad = self.net.energy_and_grad(y, t, self.label)
+        energy, grad = self._energy_and_grad(y, t)
         for _ in range(self.steps):
             proposal = torch.where(unknown, self._clamp(y - eta * grad, a), y)
-            new_energy, new_grad = self.net.energy_and_grad(proposal, t, self.label)
+            new_energy, new_grad = self._energy_and_grad(proposal, t)
+            if energy is None:  # score descent: no energy to test the step against
+                y, grad = proposal, new_grad
+                continue
             better = new_energy <= energy  # [B]: reject steps that raise the energy
             y = torch.where(better[:, None, None], proposal, y)
             energy = torch.where(better, new_energy, energy)
             grad = torch.where(better[:, None, None], new_grad, grad)
         return y.detach()
+
+    def _energy_and_grad(self, y: Tensor, t: Tensor) -> tuple[Tensor | None, Tensor]:
+        if self.score is not None:
+            return None, self.score(y, t)
+        return self.net.energy_and_grad(y, t, self.label)

@@ -46,6 +46,21 @@ class StepState:
     logvar: Tensor | None  # [B, N]
 
 
+def clip_prediction(
+    pred: Prediction, z: Tensor, t: Tensor, flow: Flow, data_range: tuple[float, float]
+) -> Prediction:
+    """``pred`` with x0 clamped to ``data_range`` (see ``replace_x0``)."""
+    return replace_x0(pred, z, t, flow, pred.x0.clamp(*data_range))
+
+
+def replace_x0(pred: Prediction, z: Tensor, t: Tensor, flow: Flow, x0: Tensor) -> Prediction:
+    """``pred`` with a corrected clean estimate ``x0`` and eps = (z - a x0) / b re-derived from
+    it, so the DDIM step stays on the line through z (eps is kept where b = 0, i.e. t = 0)."""
+    a, b = _bcast(flow.a(t), z), _bcast(flow.b(t), z)
+    eps = torch.where(b > 0, (z - a * x0) / b.clamp_min(1e-12), pred.eps)
+    return Prediction(x0, eps.to(pred.eps.dtype), pred.logvar)
+
+
 def reverse_step(
     flow: Flow,
     z: Tensor,

@@ -144,6 +144,20 @@ class SequentialTimes:
 
 
 @dataclass(frozen=True)
+class TerminalTimes:
+    """t = 1 for every variable: the network only ever sees pure noise where the answer goes.
+
+    With x0 prediction and a one-step sampler this trains and runs the denoiser as a plain
+    feed-forward regressor of the answer from the known variables (the baseline of equal size
+    that energy diffusion and SRMs are compared with).
+    """
+
+    def __call__(self, batch: int, n: int, generator: torch.Generator) -> TimeDraw:
+        t = torch.ones(batch, n)
+        return TimeDraw(t, torch.ones_like(t))
+
+
+@dataclass(frozen=True)
 class WithZeros:
     """The add_zeros option: per sample a fraction r ~ U(0, 1) of the variables becomes clean
     context (t = 0, weight 0); the rest keep the inner sampler's draw."""
@@ -162,6 +176,7 @@ TIME_SAMPLERS: dict[str, type] = {
     "independent": IndependentTimes,
     "mean_beta": MeanBetaTimes,
     "sequential": SequentialTimes,
+    "terminal": TerminalTimes,
 }
 
 

@@ -4,7 +4,8 @@ Wraps ``matrix_tasks.LowRankCompletion``: R = U V^T / 20 + 0.1 N(0, 1) with U, V
 10} (``harder`` test split: U V^T / 5 + noise), each entry observed with probability 0.5.
 Variables are matrix rows: the n rows of the observed values (zero where unobserved) and the
 n rows of the observed mask (1.0 / 0.0) are known, the n rows of R are generated
-(``[B, 3n, n]``). The metric is the MSE over all of R's entries, reported beside the trivial
+(``[B, 3n, n]``); sampling keeps R's observed entries at their observed values
+(``impose``). The metric is the MSE over all of R's entries, reported beside the trivial
 predictors of ``trivial_baselines`` on the same batch: copy the observed entries (zero
 elsewhere) and all zeros.
 """
@@ -72,6 +73,15 @@ class LowRankCompletionTask(GeneratedTask):
             )
         condition = x[:, : 2 * n].unflatten(1, (2, n))  # [B, 2, n, n]
         return EnergyBatch(condition, x[:, 2 * n :], {"observed": condition[:, 1] > 0.5})
+
+    def impose(self, x0: Tensor, x_known: Tensor) -> Tensor:
+        """The clean estimate ``x0 [B, 3n, n]`` with R's observed entries set to their observed
+        values (read from the known rows of ``x_known``): the sampler only has to fill in the
+        unobserved half, as the copy-observed predictor assumes."""
+        n = self.config.size
+        values, mask = x_known[:, :n], x_known[:, n : 2 * n]
+        answer = torch.where(mask > 0.5, values, x0[:, 2 * n :])
+        return torch.cat([x0[:, : 2 * n], answer], dim=1)
 
     def to_images(self, x: Tensor) -> Tensor:
         """Observed values, mask and R side by side as grey images: ``[B, 1, n, 3n]``."""
