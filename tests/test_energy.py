@@ -71,8 +71,15 @@ def test_annealed_descent_finds_the_energy_minimum_and_never_climbs():
             return out
 
     descent = Watch(net, flow, steps=30, step_scale=1.0)
-    y = sample(lambda z, t: None or _predict(net, flow, z, t), flow, FixedSchedule(10), x,
-               known, torch.Generator().manual_seed(0), refine=descent)
+    y = sample(
+        lambda z, t: None or _predict(net, flow, z, t),
+        flow,
+        FixedSchedule(10),
+        x,
+        known,
+        torch.Generator().manual_seed(0),
+        refine=descent,
+    )
     assert torch.allclose(y, mu.expand(4, 1, 2), atol=1e-4)
     # each level's descent starts at the jump (energy of the point 2.0) and only goes down
     t = torch.full((4, 1), 0.5)

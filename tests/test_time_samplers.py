@@ -25,8 +25,10 @@ def test_terminal_puts_every_variable_at_pure_noise(generator):
     from ponder.model import draw_noise
 
     t, w = make_time_sampler("terminal")(8, 5, generator)
-    assert torch.all(t == 1) and torch.all(w == 1) and isinstance(
-        make_time_sampler("terminal"), TerminalTimes
+    assert (
+        torch.all(t == 1)
+        and torch.all(w == 1)
+        and isinstance(make_time_sampler("terminal"), TerminalTimes)
     )
     known = torch.zeros(8, 5, dtype=torch.bool)
     known[:, :2] = True  # known variables stay clean and carry no loss, as with every sampler

@@ -105,14 +105,8 @@ class Pipeline:
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
         dependency = self.task.dependency().to(self.device)
         energy = self.energy_refine(s)
-        self.check_score_descent(s, energy)
-        clip = getattr(self.task, "data_range", None) if s.clip_x0 else None
+        clip = self.check_refinements(s, energy)
         impose = getattr(self.task, "impose", None)  # (x0, x_known) -> x0, answer parts given
-        if s.clip_x0 and clip is None:
-            raise ConfigError(
-                f"sample.clip_x0=true clamps clean estimates to the task's data range; task "
-                f"{self.cfg.task.name!r} has none (the matrix and graph tasks do)"
-            )
         project = getattr(self.task, "project", None) if s.project else None
         if s.commit_temperature < 0 or (
             s.commit_temperature > 0 and not getattr(self.task, "one_hot_codes", False)
@@ -175,9 +169,9 @@ class Pipeline:
         x = gather_chunks(outs, batch.x.shape, world)
         seconds = time.perf_counter() - start
         per_step = 2 if guidance.scale != 1 and batch.label is not None else 1
-        descent = energy or (self.score_refine(s, None) if s.score_descent else None)
-        if descent is not None and descent.steps > 0:  # dE/dz at the jump, then once per step
-            per_step += 1 + descent.steps
+        inner = s.energy_steps if energy is not None or s.score_descent else 0
+        if inner > 0:  # each level: the gradient at the jump, then one per inner step
+            per_step += 1 + inner
         nfe = sched.num_steps * per_step * k  # per condition, all candidates
         return SampleResult(x, batch, s.schedule, s.schedule_params, nfe, seconds)
 
@@ -196,11 +190,19 @@ class Pipeline:
             getattr(self.task, "data_range", None),
         )
 
-    def check_score_descent(self, s, energy) -> None:
+    def check_refinements(self, s, energy) -> tuple[float, float] | None:
+        """ConfigError for ``sample.clip_x0`` / ``sample.score_descent`` where they cannot
+        apply; returns the data range to clip clean estimates to (None: no clipping)."""
         from ponder.flows import VPFlow
 
+        clip = getattr(self.task, "data_range", None) if s.clip_x0 else None
+        if s.clip_x0 and clip is None:
+            raise ConfigError(
+                f"sample.clip_x0=true clamps clean estimates to the task's data range; task "
+                f"{self.cfg.task.name!r} has none (the matrix and graph tasks do)"
+            )
         if not s.score_descent:
-            return
+            return clip
         if energy is not None:
             raise ConfigError(
                 "sample.score_descent=true is for ordinary models; this energy model already "
@@ -211,20 +213,20 @@ class Pipeline:
                 f"sample.score_descent=true takes IRED's per-level step sizes from a VP path; "
                 f"this model's flow is {self.cfg.model.flow!r} (train with model.flow=vp)"
             )
+        return clip
 
     def score_refine(self, s, denoise):
         """Annealed descent along an ordinary model's noise estimate (``sample.score_descent``):
         the energy model's refine with the model's eps as the gradient and no rejection."""
         from ponder.energy import EnergyDescent
 
-        score = None if denoise is None else (lambda y, t: denoise(y, t).eps)
         return EnergyDescent(
             None,
             self.model.flow,
             s.energy_steps,
             s.energy_step_scale,
             getattr(self.task, "data_range", None),
-            score=score,
+            score=lambda y, t: denoise(y, t).eps,
         )
 
     def evaluate(

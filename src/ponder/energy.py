@@ -72,8 +72,13 @@ class EnergyModel(DenoisingModel):
     as a clean estimate.
     """
 
-    def __init__(self, net: EnergyDenoiser, flow: VPFlow, contrastive_weight: float = 0.5,
-                 negative_steps: int = 2):
+    def __init__(
+        self,
+        net: EnergyDenoiser,
+        flow: VPFlow,
+        contrastive_weight: float = 0.5,
+        negative_steps: int = 2,
+    ):
         if not isinstance(flow, VPFlow):
             raise ValueError(f"energy models need the VP flow, got {type(flow).__name__}")
         super().__init__(net, flow, prediction="eps")
@@ -89,8 +94,14 @@ class EnergyModel(DenoisingModel):
             y = y - eta * grad * moving
         return torch.where(moving.bool(), y / a.clamp_min(1e-4), x).detach()
 
-    def loss(self, x: Tensor, noise: NoiseDraw, label: Tensor | None = None,
-             uncertainty_weight: float = 0.0, x_negative: Tensor | None = None) -> LossParts:
+    def loss(
+        self,
+        x: Tensor,
+        noise: NoiseDraw,
+        label: Tensor | None = None,
+        uncertainty_weight: float = 0.0,
+        x_negative: Tensor | None = None,
+    ) -> LossParts:
         base = super().loss(x, noise, label, uncertainty_weight)
         if self.contrastive_weight == 0:
             return base
@@ -98,8 +109,11 @@ class EnergyModel(DenoisingModel):
             x_negative = self.descent_negatives(x, noise, label)
         y_pos = self.flow.noise(x, noise.t, noise.eps)
         y_neg = self.flow.noise(x_negative, noise.t, noise.eps)
-        e = self.net.energy(torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t]),
-                            None if label is None else torch.cat([label, label]))
+        e = self.net.energy(
+            torch.cat([y_pos, y_neg]),
+            torch.cat([noise.t, noise.t]),
+            None if label is None else torch.cat([label, label]),
+        )
         e_pos, e_neg = e.chunk(2)
         contrastive = F.softplus(e_pos - e_neg).mean()
         total = base.total + self.contrastive_weight * contrastive
