@@ -76,12 +76,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ponder.distributed import init_from_environment
+    from ponder.distributed import init_from_environment, leave_process_group
 
     schedule_params, sample = _split_overrides(args.overrides)
     rank, _ = init_from_environment()
     pipe = _pipeline(args, sample)
     result = pipe.sample(args.num_samples, args.schedule, args.seed, **schedule_params)
+    leave_process_group()  # every rank holds the gathered samples
     if rank > 0:
         return 0  # rank 0 writes the gathered samples
     out = Path(args.out)
@@ -102,12 +103,13 @@ def cmd_sample(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from ponder.distributed import init_from_environment
+    from ponder.distributed import init_from_environment, leave_process_group
 
     schedule_params, sample = _split_overrides(args.overrides)
     rank, _ = init_from_environment()  # under torchrun: each rank samples its share
     pipe = _pipeline(args, sample)
     result = pipe.evaluate(args.num_samples, args.schedule, **schedule_params)
+    leave_process_group()  # every rank holds the gathered result
     if rank > 0:
         return 0  # rank 0 reports the gathered result
     record = {

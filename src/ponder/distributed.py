@@ -35,6 +35,16 @@ def init_from_environment() -> tuple[int, int]:
     return rank_and_world()
 
 
+def leave_process_group() -> None:
+    """Leave an initialised process group cleanly: a barrier, then destroy it. A rank that
+    simply exits while gloo's threads still hold the group can abort at interpreter exit
+    ("terminate called without an active exception"), failing an otherwise finished run."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def gather_chunks(outs: dict[int, Tensor], shape: torch.Size, world: int) -> Tensor:
     """Chunks ``{start: [b, ...]}`` held by this rank -> the full ``shape`` tensor on every
     rank (the ranks' chunks do not overlap, so a sum of zero-filled copies assembles them)."""
