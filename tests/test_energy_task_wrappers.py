@@ -268,8 +268,8 @@ def test_the_regressor_and_plain_diffusion_baselines_run_from_the_energy_preset(
     )
     pipe = ponder.load(diffusion, device="cpu")
     assert pipe.evaluate(8).nfe == 10  # one network call per level, no inner loop
-    x = pipe.sample(8).x
-    generated = ~pipe.sample(8).conditions.known
+    result = pipe.sample(8)
+    x, generated = result.x, ~result.conditions.known
     lo, hi = pipe.task.data_range
     assert x[generated].min() >= lo and x[generated].max() <= hi
     pipe.cfg.sample.score_descent = True  # refined along its own eps: 1 + 2 calls more a level

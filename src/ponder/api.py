@@ -149,7 +149,9 @@ class Pipeline:
                     pred = replace_x0(pred, z, t, self.model.flow, impose(pred.x0, given))
                 return pred if clip is None else clip_prediction(pred, z, t, self.model.flow, clip)
 
-            descent = self.score_refine(s, denoise) if s.score_descent else energy
+            descent = energy
+            if s.score_descent:  # an ordinary model descends along its own eps
+                descent = self.energy_refine(s, score=lambda y, t: denoise(y, t).eps)
 
             z = sample_loop(
                 denoise,
@@ -175,19 +177,22 @@ class Pipeline:
         nfe = sched.num_steps * per_step * k  # per condition, all candidates
         return SampleResult(x, batch, s.schedule, s.schedule_params, nfe, seconds)
 
-    def energy_refine(self, s):
+    def energy_refine(self, s, score=None):
         """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0
-        keeps only the jump to the clamped clean estimate at each level)."""
+        keeps only the jump to the clamped clean estimate at each level). With ``score`` (an
+        ordinary model's ``(y, t) -> eps``, ``sample.score_descent``) the same descent follows
+        it, with no rejection; None for ordinary models without one."""
         from ponder.energy import EnergyDescent, EnergyModel
 
-        if not isinstance(self.model, EnergyModel):
+        if score is None and not isinstance(self.model, EnergyModel):
             return None
         return EnergyDescent(
-            self.model.net,
+            None if score is not None else self.model.net,
             self.model.flow,
             s.energy_steps,
             s.energy_step_scale,
             getattr(self.task, "data_range", None),
+            score=score,
         )
 
     def check_refinements(self, s, energy) -> tuple[float, float] | None:
@@ -214,20 +219,6 @@ class Pipeline:
                 f"this model's flow is {self.cfg.model.flow!r} (train with model.flow=vp)"
             )
         return clip
-
-    def score_refine(self, s, denoise):
-        """Annealed descent along an ordinary model's noise estimate (``sample.score_descent``):
-        the energy model's refine with the model's eps as the gradient and no rejection."""
-        from ponder.energy import EnergyDescent
-
-        return EnergyDescent(
-            None,
-            self.model.flow,
-            s.energy_steps,
-            s.energy_step_scale,
-            getattr(self.task, "data_range", None),
-            score=lambda y, t: denoise(y, t).eps,
-        )
 
     def evaluate(
         self, num_samples: int | None = None, schedule: str | None = None, **schedule_params
