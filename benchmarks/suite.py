@@ -35,6 +35,8 @@ ROWS = [
     ("transformer", "dit-s2", "fp32", []),  # the spatialreasoners 1.0.5 comparison point
     ("transformer", "dit-s2", "bf16", []),
     ("transformer", "dit-s2", "fp32", ["--tokens-per-variable", "1"]),
+    ("unet", "dit-s2", "fp32", []),
+    ("mlp", "dit-s2", "fp32", []),
 ]
 IMPORTS = ["torch", "ponder", "ponder.api", "lightning"]
 

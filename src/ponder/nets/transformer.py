@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ponder.nets.attention import attention
 from ponder.nets.embeddings import LabelEmbedding, TimeEmbedding
 from ponder.nets.output import DenoiserOutput
 from ponder.variables.layout import VariableLayout
@@ -58,7 +58,7 @@ class Block(nn.Module):
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(cond).chunk(6, dim=-1)
         h = _modulate(self.norm1(x), shift1, scale1)
         qkv = self.qkv(h).view(b, n, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
-        attn = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # [B, H, T, W/H]
+        attn = attention(qkv[0], qkv[1], qkv[2])  # [B, H, T, W/H]
         x = x + gate1 * self.proj(attn.transpose(1, 2).reshape(b, n, w))
         return x + gate2 * self.mlp(_modulate(self.norm2(x), shift2, scale2))
 

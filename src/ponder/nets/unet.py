@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ponder.nets.attention import attention
 from ponder.nets.embeddings import LabelEmbedding, TimeEmbedding
 from ponder.nets.output import DenoiserOutput
 from ponder.variables.layout import VariableLayout
@@ -94,7 +95,7 @@ class Attention(nn.Module):
         b, c, hh, ww = h.shape
         qkv = self.qkv(self.norm(h)).reshape(b, 3, self.heads, c // self.heads, hh * ww)
         q, k, v = (qkv[:, i].transpose(-1, -2) for i in range(3))  # [B, heads, HW, c/heads]
-        out = F.scaled_dot_product_attention(q, k, v).transpose(-1, -2).reshape(b, c, hh, ww)
+        out = attention(q, k, v).transpose(-1, -2).reshape(b, c, hh, ww)
         return h + self.proj(out)
 
 
