@@ -4,9 +4,9 @@
 
 For each shape (the Sudoku preset's, the DiT-S/2 comparison's, Even Pixels') and dtype, the
 milliseconds of forward + backward and of forward alone, for ``F.scaled_dot_product_attention``
-and for ``ponder.nets.attention``'s explicit path (fp32 softmax). Prints a Markdown table; the
-ratio column is what ``ponder.nets.attention.attention`` decides on (it takes the explicit path
-for bf16 on the CPU).
+and for ``ponder.nets.attention``'s explicit path (scores, softmax, weighted sum). Prints a
+Markdown table; the ratio column is what ``ponder.nets.attention.attention`` decides on (it
+takes the explicit path for bf16 on the CPU).
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ def main() -> None:
         for dtype in (torch.float32, torch.bfloat16):
             qkv = [torch.randn(shape, dtype=dtype, requires_grad=True) for _ in range(3)]
             row = {}
-            for name_, kernel in KERNELS.items():
-                row[name_] = millis(kernel, qkv, True, args.repeats)
-                row[name_ + "_fwd"] = millis(kernel, qkv, False, args.repeats)
+            for kernel_name, kernel in KERNELS.items():
+                row[kernel_name] = millis(kernel, qkv, True, args.repeats)
+                row[kernel_name + "_fwd"] = millis(kernel, qkv, False, args.repeats)
             print(
                 f"| {name} {tuple(shape)} | {str(dtype).removeprefix('torch.')} | "
                 f"{row['fused']:.1f} | {row['explicit']:.1f} | "
