@@ -9,6 +9,8 @@ From one preset it trains three models with the same network, data and number of
 
 - ``energy``: the preset itself (denoising + energy-landscape loss), sampled by annealed energy
   descent with each ``--inner-steps`` value (the test-time compute curve);
+- ``energy_x0`` (not run by default): the same with ``model.prediction=x0``, the energy form
+  whose potential's gradient is the clean estimate, so no 1 / a(1) amplification at t = 1;
 - ``diffusion``: ``model.energy=false model.prediction=x0``: the same net trained with the
   denoising loss alone, sampled by the plain DDIM loop with each clean estimate clipped to the
   data range; ``diffusion_eps`` the same with the preset's eps prediction (the energy model's
@@ -39,6 +41,7 @@ from pathlib import Path
 
 VARIANTS = {
     "energy": [],
+    "energy_x0": ["model.prediction=x0"],  # the x0 energy form (ponder.energy.EnergyDenoiser)
     "diffusion": ["model.energy=false", "model.prediction=x0", "sample.clip_x0=true"],
     "diffusion_eps": ["model.energy=false", "sample.clip_x0=true"],
     "regressor": [
@@ -103,7 +106,7 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        default=[v for v in VARIANTS if v != "adaptive"],
+        default=[v for v in VARIANTS if v not in ("adaptive", "energy_x0")],
         choices=list(VARIANTS),
     )
     args = parser.parse_args()
@@ -115,7 +118,7 @@ def main() -> None:
     for name in args.variants:
         settings = (
             [[f"sample.energy_steps={steps}"] for steps in args.inner_steps]
-            if name == "energy"
+            if name.startswith("energy")
             else [[]]
         )
         for extra in settings:

@@ -44,6 +44,36 @@ def test_the_eps_prediction_is_the_energy_gradient():
     assert net.base.out.weight.abs().sum() > 0  # re-initialised from zero
 
 
+def test_the_x0_form_is_a_potential_whose_gradient_is_the_matching_eps():
+    """x0_hat = dG/dz, and dE/dz = (z - a x0_hat) / b on the variables being generated."""
+    torch.manual_seed(0)
+    flow = VPFlow("cosine", steps=10)
+    base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
+    net = EnergyDenoiser(base, flow, form="x0").double()
+    z = torch.randn(2, 3, 2, dtype=torch.float64)
+    t = torch.tensor([[0.7, 0.7, 0.0], [0.3, 0.3, 0.3]], dtype=torch.float64)  # one level each
+    x0 = net(z, t).mean
+    energy, eps = net.energy_and_grad(z, t)
+    a, b = flow.a(t)[..., None], flow.b(t)[..., None]
+    expected = (z - a * x0) / b
+    moving = t > 0
+    assert torch.allclose(eps[moving], expected[moving], atol=1e-10)
+    h = 1e-6
+    dz = torch.zeros_like(z)
+    dz[1, 2, 1] = h
+    numeric = (net.energy(z + dz, t) - net.energy(z - dz, t))[1] / (2 * h)
+    assert abs(numeric.item() - eps[1, 2, 1].item()) < 1e-6
+    assert torch.isfinite(energy).all()
+
+
+def test_bad_energy_form():
+    base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
+    with pytest.raises(ValueError, match="unknown energy form 'v'; choose one of"):
+        EnergyDenoiser(base, VPFlow(), form="v")
+    with pytest.raises(ValueError, match="x0 energy form needs the VP flow"):
+        EnergyDenoiser(base, form="x0")
+
+
 def test_descent_step_size_matches_the_discrete_betas():
     flow = VPFlow("cosine", steps=10)
     abar = torch.exp(flow.log_abar)  # [11]
@@ -136,12 +166,14 @@ def test_bad_inner_steps():
         EnergyDescent(EnergyDenoiser(Quadratic(flow, torch.zeros(1))), flow, steps=-1)
 
 
-def test_a_tiny_energy_model_learns_addition_and_its_landscape():
+@pytest.mark.parametrize("form", ["eps", "x0"])
+def test_a_tiny_energy_model_learns_addition_and_its_landscape(form):
     """Variables [a, b, y] with y = a + b: the sampled y beats the zero predictor by far, and
     the true answer has lower energy than a wrong one."""
     torch.manual_seed(0)
     flow = VPFlow("cosine", steps=10)
-    net = EnergyDenoiser(MLPDenoiser(VariableLayout(3, 1), MLPConfig(width=64, depth=3)))
+    base = MLPDenoiser(VariableLayout(3, 1), MLPConfig(width=64, depth=3))
+    net = EnergyDenoiser(base, flow, form=form)
     model = EnergyModel(net, flow, contrastive_weight=0.5)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(0)

@@ -124,9 +124,6 @@ def test_bad_test_splits_name_the_value():
     for name in ENERGY_WRAPPERS:
         with pytest.raises(ValueError, match=r"test_split must be one of.*'hard'"):
             make(name, test_split="hard")
-    for name in GRAPH_WRAPPERS:  # fixed-size variables cannot read the larger harder graphs
-        with pytest.raises(ValueError, match=r"test_split 'harder' draws (18|25)-node graphs"):
-            make(name, test_split="harder")
 
 
 def test_inverse_refuses_non_square_wrongly_sized_and_singular_matrices():

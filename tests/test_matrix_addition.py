@@ -41,7 +41,7 @@ def test_energy_config_builds_an_energy_model():
     cfg = load_config("addition_energy", SMALL)
     model = build_model(cfg, build_task(cfg).layout)
     assert isinstance(model, EnergyModel) and model.flow.steps == 10
-    with pytest.raises(ConfigError, match="energy models predict eps"):
+    with pytest.raises(ConfigError, match=r"predict one of \('eps', 'x0'\).*velocity"):
         bad = load_config("addition_energy", [*SMALL, "model.prediction=velocity"])
         build_model(bad, build_task(bad).layout)
 

@@ -103,6 +103,7 @@ class Pipeline:
             raise ConfigError(str(err)) from None
         seed = s.seed if seed is None else seed
         batch = conditions if conditions is not None else self.task.test_batch(num_samples, seed)
+        self.check_sizes(batch)
         dependency = self.task.dependency().to(self.device)
         energy = self.energy_refine(s)
         clip = self.check_refinements(s, energy)
@@ -176,6 +177,20 @@ class Pipeline:
             per_step += 1 + inner
         nfe = sched.num_steps * per_step * k  # per condition, all candidates
         return SampleResult(x, batch, s.schedule, s.schedule_params, nfe, seconds)
+
+    def check_sizes(self, batch: Batch) -> None:
+        """ConfigError where the conditions have another number or size of variables than the
+        model was built for (the graph tasks' harder splits), unless its denoiser reads any."""
+        layout, shape = self.task.layout, list(batch.x.shape[1:])
+        net = getattr(self.model.net, "base", self.model.net)  # energy models wrap theirs
+        if shape != [layout.num_variables, layout.dim] and not getattr(net, "size_agnostic", 0):
+            raise ConfigError(
+                f"these conditions are variables {shape} (test_split="
+                f"{getattr(self.cfg.task, 'test_split', None)!r}), but the "
+                f"{self.cfg.model.denoiser!r} denoiser was built for "
+                f"{[layout.num_variables, layout.dim]}; only a size-agnostic denoiser "
+                f"(model.denoiser=graph) reads other sizes"
+            )
 
     def energy_refine(self, s, score=None):
         """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0

@@ -26,13 +26,15 @@ def build_model(cfg: RunConfig, layout) -> DenoisingModel:
     try:
         flow = make_flow(m.flow, skew=m.flow_skew, betas=m.vp_betas, steps=m.vp_steps)
         if m.energy:
-            from ponder.energy import EnergyDenoiser, EnergyModel
+            from ponder.energy import ENERGY_FORMS, EnergyDenoiser, EnergyModel
 
-            if m.prediction != "eps":
+            if m.prediction not in ENERGY_FORMS:
                 raise ValueError(
-                    f"energy models predict eps, got model.prediction={m.prediction!r}"
+                    f"energy models predict one of {ENERGY_FORMS} (the energy's form), got "
+                    f"model.prediction={m.prediction!r}"
                 )
-            return EnergyModel(EnergyDenoiser(net), flow, m.contrastive_weight)
+            energy_net = EnergyDenoiser(net, flow, form=m.prediction)
+            return EnergyModel(energy_net, flow, m.contrastive_weight)
         return DenoisingModel(net, flow, m.prediction)
     except ValueError as err:
         raise ConfigError(str(err)) from err

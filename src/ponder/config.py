@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ponder.nets.graph import GraphConfig
 from ponder.nets.mlp import MLPConfig
 from ponder.nets.transformer import TransformerConfig
 from ponder.nets.unet import UNetConfig
@@ -28,12 +29,12 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
-    denoiser: str = "transformer"  # transformer | unet | mlp
+    denoiser: str = "transformer"  # transformer | unet | mlp | graph
     flow: str = "rectified"  # rectified | cosine | vp
     flow_skew: float = 0.0  # cosine flow only
     vp_betas: str = "linear"  # vp flow only: linear | cosine
     vp_steps: int = 1000  # vp flow only: number of discrete betas (IRED uses 10)
-    energy: bool = False  # energy-parameterised denoiser (IRED); needs flow=vp, prediction=eps
+    energy: bool = False  # energy-parameterised denoiser (IRED); flow=vp, prediction eps | x0
     contrastive_weight: float = 0.5  # energy models: weight of the energy-landscape loss
     prediction: str = "velocity"  # x0 | eps | velocity | v
     uncertainty: bool = True  # per-variable log-variance head (drives adaptive schedules)
@@ -41,6 +42,7 @@ class ModelConfig:
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     unet: UNetConfig = field(default_factory=UNetConfig)
     mlp: MLPConfig = field(default_factory=MLPConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
 
 
 @dataclass

@@ -2,9 +2,11 @@
 trained with the denoising loss plus an energy-landscape contrastive loss, and sampled by
 annealed energy descent inside the one sampling loop (``sampling.sample(..., refine=...)``).
 
-Conventions: the energy net's input gradient is an **eps** prediction on a **VP** path
-(``VPFlow``, usually K = 10 cosine levels as in the paper); known variables are clean (t = 0)
-inputs, as everywhere in ponder, so conditioning needs no special masking.
+Conventions: the energy's input gradient is an **eps** prediction on a **VP** path (``VPFlow``,
+usually K = 10 cosine levels as in the paper); the network either outputs that energy directly
+(IRED's form) or a potential whose gradient is the clean estimate (``x0`` form, see
+``EnergyDenoiser``). Known variables are clean (t = 0) inputs, as everywhere in ponder, so
+conditioning needs no special masking.
 """
 
 from __future__ import annotations
@@ -22,45 +24,91 @@ from ponder.flows import VPFlow, _bcast
 from ponder.model import DenoisingModel, LossParts, NoiseDraw
 from ponder.nets.output import DenoiserOutput
 
+ENERGY_FORMS = ("eps", "x0")
+
 
 class EnergyDenoiser(nn.Module):
-    """``E(z, t) = 0.5 * ||f(z, t)||^2`` (sum over variables and features), ``eps_hat = dE/dz``.
+    """A denoiser that is the gradient of a scalar energy ``E(z, t) [B]``; two forms.
 
-    ``f`` is any ponder denoiser (its ``mean`` output). Its zero-initialised output layer is
-    re-initialised with small weights: at f = 0 the gradient of the loss with respect to that
-    layer vanishes (eps_hat is quadratic in it), so training could not start.
+    Both start from a potential ``G(z, t) = 0.5 * ||f(z, t)||^2`` (sum over variables and
+    features), ``f`` any ponder denoiser (its ``mean`` output).
+
+    - ``eps`` (IRED): ``E = G`` and the noise estimate is ``eps_hat = dE/dz``. On a VP path the
+      clean estimate ``(z - b eps_hat) / a`` multiplies eps errors by 1 / a(1) (about 200 at
+      t = 1 with 10 cosine levels), so the first levels of sampling land far from the data.
+    - ``x0``: the clean estimate is ``x0_hat = dG/dz`` and the energy is the potential whose
+      gradient is the matching noise estimate: ``E = sum_{t_i > 0} |z_i|^2 / (2 b) - (a / b) G``,
+      so ``dE/dz_i = (z_i - a x0_hat_i) / b = eps_hat_i``. a and b are taken per sample at its
+      highest level: exact when the variables being generated share one level (the energy
+      presets' shared time sampler and fixed schedule); otherwise descent still follows dE/dz.
+
+    ``forward`` returns what the model's loss and sampler read (eps_hat resp. x0_hat); energy
+    descent uses ``energy_and_grad`` (E and eps_hat = dE/dz) in both forms. The zero-initialised
+    output layer of ``f`` is re-initialised with small weights: at f = 0 the gradient of the loss
+    with respect to that layer vanishes (the output is quadratic in it), so training could not
+    start.
     """
 
-    def __init__(self, base: nn.Module, init_std: float = 0.02) -> None:
+    def __init__(
+        self,
+        base: nn.Module,
+        flow: VPFlow | None = None,
+        form: str = "eps",
+        init_std: float = 0.02,
+    ) -> None:
         super().__init__()
-        self.base = base
+        if form not in ENERGY_FORMS:
+            raise ValueError(f"unknown energy form {form!r}; choose one of {ENERGY_FORMS}")
+        if form == "x0" and flow is None:
+            raise ValueError("the x0 energy form needs the VP flow to turn x0_hat into eps_hat")
+        self.base, self.flow, self.form = base, flow, form
         self.logvar_head = None  # energy models carry no uncertainty head
         out = getattr(base, "out", None)
         if isinstance(out, nn.Linear) and not out.weight.any():
             nn.init.normal_(out.weight, std=init_std)
 
-    def energy(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
-        """``[B, N, D], [B, N] -> [B]``."""
+    def potential(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
+        """``G = 0.5 ||f(z, t)||^2``: ``[B, N, D], [B, N] -> [B]``."""
         f = self.base(z, t, label).mean
         if f.dtype in (torch.bfloat16, torch.float16):  # sum squares in fp32 under autocast
             f = f.float()
         return 0.5 * f.pow(2).flatten(1).sum(1)
 
+    def energy(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
+        """``[B, N, D], [B, N] -> [B]``."""
+        g = self.potential(z, t, label)
+        if self.form == "eps":
+            return g
+        t_top = t.amax(1)  # [B]: the level of the variables being generated
+        b = self.flow.b(t_top).clamp_min(1e-4)
+        moving = _bcast((t > 0).to(z.dtype), z)
+        quadratic = 0.5 * (moving * z.pow(2)).flatten(1).sum(1) / b
+        return quadratic - self.flow.a(t_top) / b * g
+
     def energy_and_grad(
         self, z: Tensor, t: Tensor, label: Tensor | None = None, create_graph: bool = False
     ) -> tuple[Tensor, Tensor]:
-        # Training differentiates eps = dE/dz again: the fused attention kernels have no
-        # double backward, so attention runs as plain matmuls then (MLPs are unaffected).
-        kernels = sdpa_kernel(SDPBackend.MATH) if create_graph else nullcontext()
-        with torch.enable_grad(), kernels:
-            z = z.detach().requires_grad_(True)
-            e = self.energy(z, t, label)
-            (grad,) = torch.autograd.grad(e.sum(), z, create_graph=create_graph)
-        return e, grad
+        """``(E [B], eps_hat = dE/dz [B, N, D])``."""
+        return _value_and_grad(lambda y: self.energy(y, t, label), z, create_graph)
 
     def forward(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> DenoiserOutput:
-        _, grad = self.energy_and_grad(z, t, label, create_graph=self.training)
-        return DenoiserOutput(grad, None)
+        scalar = self.energy if self.form == "eps" else self.potential
+        _, out = _value_and_grad(lambda y: scalar(y, t, label), z, create_graph=self.training)
+        return DenoiserOutput(out, None)
+
+
+def _value_and_grad(
+    fn: Callable[[Tensor], Tensor], z: Tensor, create_graph: bool
+) -> tuple[Tensor, Tensor]:
+    """``fn(z) [B]`` and its input gradient. Training differentiates the gradient again: the
+    fused attention kernels have no double backward, so attention runs as plain matmuls then
+    (MLPs are unaffected)."""
+    kernels = sdpa_kernel(SDPBackend.MATH) if create_graph else nullcontext()
+    with torch.enable_grad(), kernels:
+        z = z.detach().requires_grad_(True)
+        value = fn(z)
+        (grad,) = torch.autograd.grad(value.sum(), z, create_graph=create_graph)
+    return value, grad
 
 
 class EnergyModel(DenoisingModel):
@@ -81,7 +129,7 @@ class EnergyModel(DenoisingModel):
     ):
         if not isinstance(flow, VPFlow):
             raise ValueError(f"energy models need the VP flow, got {type(flow).__name__}")
-        super().__init__(net, flow, prediction="eps")
+        super().__init__(net, flow, prediction=net.form)
         self.contrastive_weight, self.negative_steps = contrastive_weight, negative_steps
 
     def descent_negatives(self, x: Tensor, noise: NoiseDraw, label: Tensor | None) -> Tensor:

@@ -6,8 +6,9 @@ the n rows of the reflexive transitive closure are generated (``[B, 2n, n]``). T
 the per-entry accuracy of ``answer > 0`` over all n^2 entries, reported beside the trivial
 predictors of ``trivial_baselines`` on the same batch (self only; per-entry majority).
 
-Only the ``same`` test split is served: ``harder`` draws 18-node graphs, and ponder's denoisers
-take a fixed number of variables of a fixed size, so a model of 12-node rows cannot read them.
+The ``harder`` test split draws 18-node graphs (``[B, 36, 18]``): only a size-agnostic
+denoiser reads them (``model.denoiser=graph``, whose weights do not depend on the node count;
+``Pipeline.sample`` refuses the others with a clear error). The layout stays the training one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ BASELINE_KEYS = {trivial.SELF_ONLY: "self_only", trivial.MAJORITY: "majority"}
 class ConnectivityConfig:
     name: str = "connectivity"
     nodes: int = 12
-    test_split: str = "same"  # same (harder needs a size-agnostic model: refused)
+    test_split: str = "same"  # same | harder (18 nodes: needs model.denoiser=graph)
 
 
 class ConnectivityTask(GeneratedTask):
@@ -42,17 +43,17 @@ class ConnectivityTask(GeneratedTask):
     name = "connectivity"
 
     def __init__(self, config: ConnectivityConfig) -> None:
-        check_graph_test_split(config.test_split, "connectivity", "18-node", config.nodes)
+        check_graph_test_split(config.test_split)
         if config.nodes < 3:
             raise ValueError(
                 f"nodes must be >= 3 (each node links to 1-2 others), got {config.nodes}"
             )
         self.config = config
         n = config.nodes
-        # harder_nodes is never drawn (harder is refused); it only has to pass the checks
         self.energy_task = Connectivity(nodes=n, harder_nodes=max(n, Connectivity.harder_nodes))
+        parts = (0,) * n + (1,) * n  # adjacency rows, then closure rows: two n x n matrices
         self.layout = VariableLayout(
-            2 * n, n, structure={"part": (0,) * n + (1,) * n, "node": tuple(range(n)) * 2}
+            2 * n, n, structure={"part": parts, "node": tuple(range(n)) * 2}, graph=parts
         )
         self.data_range = self.energy_task.spec(config.test_split).data_range  # (-1, 1)
 
@@ -66,12 +67,14 @@ class ConnectivityTask(GeneratedTask):
         return Batch(x, known)
 
     def to_energy_batch(self, x: Tensor) -> EnergyBatch:
-        """Variables ``[B, 2n, n]`` -> adjacency ``[B, n, n]`` and closure ``[B, n, n]``."""
-        n = self.config.nodes
-        if x.dim() != 3 or tuple(x.shape[1:]) != (2 * n, n):
+        """Variables ``[B, 2n, n]`` -> adjacency ``[B, n, n]`` and closure ``[B, n, n]``, for
+        the training split's n or the harder split's."""
+        n = x.shape[-1] if x.dim() == 3 else self.config.nodes
+        sizes = {self.energy_task.num_nodes(split) for split in TEST_SPLITS}
+        if x.dim() != 3 or tuple(x.shape[1:]) != (2 * n, n) or n not in sizes:
             raise ValueError(
-                f"connectivity takes graphs of {n} nodes, as variables [B, {2 * n}, {n}]; got "
-                f"{list(x.shape)}"
+                f"connectivity takes graphs of {sorted(sizes)} nodes, as variables [B, 2n, n]; "
+                f"got {list(x.shape)}"
             )
         adjacency, closure = x[:, :n], x[:, n:]
         return EnergyBatch(adjacency, closure, {"adjacency": adjacency > 0, "closure": closure > 0})
@@ -118,17 +121,12 @@ class ConnectivityTask(GeneratedTask):
         return ((torch.cat([adjacency, closure], dim=2)[:, None] + 1) / 2).clamp(0, 1)
 
     def dependency(self) -> Tensor:
-        n = self.config.nodes
-        return torch.ones(2 * n, 2 * n) - torch.eye(2 * n)
+        """All rows depend on each other, at the test split's node count."""
+        rows = 2 * self.energy_task.num_nodes(self.config.test_split)
+        return torch.ones(rows, rows) - torch.eye(rows)
 
 
-def check_graph_test_split(test_split: str, task: str, harder_graphs: str, nodes: int) -> None:
-    """ValueError naming the value for an unknown split, and for ``harder`` (other sizes)."""
+def check_graph_test_split(test_split: str) -> None:
+    """ValueError naming the value for an unknown split."""
     if test_split not in TEST_SPLITS:
         raise ValueError(f"test_split must be one of {list(TEST_SPLITS)}, got {test_split!r}")
-    if test_split == "harder":
-        raise ValueError(
-            f"{task}: test_split 'harder' draws {harder_graphs} graphs, but the model's "
-            f"variables are rows of {nodes}-node graphs and ponder's denoisers take a fixed "
-            f"number of fixed-size variables; use test_split='same'"
-        )

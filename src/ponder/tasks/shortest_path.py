@@ -9,8 +9,8 @@ plan's first node (argmax) is an out-neighbour of the start strictly closer to t
 is reported beside the trivial predictors of ``trivial_baselines`` on the same batch (a random
 out-neighbour of the start; a random node), both exact expectations.
 
-Only the ``same`` test split is served: ``harder`` draws 25-node graphs, which a model of
-15-node rows cannot read (see ``graph_connectivity``).
+The ``harder`` test split draws 25-node graphs (``[B, 35, 25]``), which only a size-agnostic
+denoiser reads (``model.denoiser=graph``; see ``graph_connectivity``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.graph_connectivity import check_graph_test_split
 from ponder.tasks.graph_tasks import ShortestPath, bfs_distances, distances_to_goal, signed
-from ponder.tasks.matrix_tasks import EnergyBatch
+from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("first_action_success_random_neighbour", ...)
@@ -38,7 +38,7 @@ METRIC = "first_action_success"
 class ShortestPathConfig:
     name: str = "shortest_path"
     nodes: int = 15
-    test_split: str = "same"  # same (harder needs a size-agnostic model: refused)
+    test_split: str = "same"  # same | harder (25 nodes: needs model.denoiser=graph)
 
 
 class ShortestPathTask(GeneratedTask):
@@ -49,9 +49,8 @@ class ShortestPathTask(GeneratedTask):
     one_hot_codes = True  # plan rows are +-1 one-hot next nodes (sample.commit_temperature)
 
     def __init__(self, config: ShortestPathConfig) -> None:
-        check_graph_test_split(config.test_split, "shortest_path", "25-node", config.nodes)
+        check_graph_test_split(config.test_split)
         n = config.nodes
-        # harder_nodes is never drawn (harder is refused); it only has to pass the checks
         self.energy_task = ShortestPath(nodes=n, harder_nodes=max(n, ShortestPath.harder_nodes))
         if n <= self.energy_task.max_distance:
             raise ValueError(
@@ -60,34 +59,43 @@ class ShortestPathTask(GeneratedTask):
             )
         self.config = config
         steps = self.energy_task.plan_steps
+        # the graph denoiser's groups: the adjacency matrix, then one vector per other row
+        graph = (0,) * n + tuple(range(1, 3 + steps))
         self.layout = VariableLayout(
-            n + 2 + steps, n, structure={"part": (0,) * n + (1, 2) + (3,) * steps}
+            n + 2 + steps,
+            n,
+            structure={"part": (0,) * n + (1, 2) + (3,) * steps},
+            graph=graph,
         )
         self.data_range = self.energy_task.spec(config.test_split).data_range  # (-1, 1)
 
-    @property
-    def num_known(self) -> int:
+    @staticmethod
+    def num_known(nodes: int) -> int:
         """Known rows: n out-edge rows, the start row, the goal row."""
-        return self.config.nodes + 2
+        return nodes + 2
 
     # ------------------------------------------------------------------ data
 
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
-        n, condition = self.config.nodes, energy_batch.condition  # [B, n, n + 2]
+        condition = energy_batch.condition  # [B, n, n + 2]
+        n = condition.shape[1]
         rows = [condition[:, :, :n], condition[:, None, :, n], condition[:, None, :, n + 1]]
         x = torch.cat([*rows, energy_batch.answer], dim=1)  # [B, n + 2 + steps, n]
         known = torch.zeros(x.shape[:2], dtype=torch.bool)
-        known[:, : self.num_known] = True
+        known[:, : self.num_known(n)] = True
         return Batch(x, known)
 
     def to_energy_batch(self, x: Tensor) -> EnergyBatch:
         """Variables ``[B, n + 2 + steps, n]`` -> condition ``[B, n, n + 2]``, plan
-        ``[B, steps, n]`` and the ``extra`` the metric and the trivial predictors read."""
-        n, rows = self.config.nodes, self.layout.num_variables
-        if x.dim() != 3 or tuple(x.shape[1:]) != (rows, n):
+        ``[B, steps, n]`` and the ``extra`` the metric and the trivial predictors read, for the
+        training split's n or the harder split's."""
+        n = x.shape[-1] if x.dim() == 3 else self.config.nodes
+        sizes = {self.energy_task.num_nodes(split) for split in TEST_SPLITS}
+        rows = n + 2 + self.energy_task.plan_steps
+        if x.dim() != 3 or tuple(x.shape[1:]) != (rows, n) or n not in sizes:
             raise ValueError(
-                f"shortest_path takes graphs of {n} nodes, as variables [B, {rows}, {n}]; got "
-                f"{list(x.shape)}"
+                f"shortest_path takes graphs of {sorted(sizes)} nodes, as variables "
+                f"[B, n + {rows - n}, n]; got {list(x.shape)}"
             )
         condition = torch.cat([x[:, :n], x[:, n, :, None], x[:, n + 1, :, None]], dim=2)
         adjacency, goal = x[:, :n] > 0, x[:, n + 1].argmax(1)  # [B, n, n], [B]
@@ -97,7 +105,7 @@ class ShortestPathTask(GeneratedTask):
             "goal": goal,
             "distance_to_goal": distances_to_goal(adjacency, goal),  # [B, n]
         }
-        return EnergyBatch(condition, x[:, self.num_known :], extra)
+        return EnergyBatch(condition, x[:, self.num_known(n) :], extra)
 
     def from_graphs(self, adjacency: Tensor, start: Tensor, goal: Tensor) -> Batch:
         """Conditions for the user's directed graphs ``[B, n, n]`` (edge i -> j where > 0) and
@@ -145,7 +153,7 @@ class ShortestPathTask(GeneratedTask):
         # the start itself is never good (no self-loops), so every row has a wrong choice
         wrong = torch.multinomial((~good).float(), 1, generator=generator).squeeze(1)  # [B]
         negative = x.clone()
-        negative[:, self.num_known] = signed(F.one_hot(wrong, self.config.nodes).bool())
+        negative[:, self.num_known(x.shape[-1])] = signed(F.one_hot(wrong, x.shape[-1]).bool())
         return negative
 
     @staticmethod
@@ -158,5 +166,6 @@ class ShortestPathTask(GeneratedTask):
         return ((x[:, None] + 1) / 2).clamp(0, 1)
 
     def dependency(self) -> Tensor:
-        rows = self.layout.num_variables
+        """All rows depend on each other, at the test split's node count."""
+        rows = self.energy_task.num_nodes(self.config.test_split) + 2 + self.energy_task.plan_steps
         return torch.ones(rows, rows) - torch.eye(rows)

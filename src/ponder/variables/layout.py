@@ -22,6 +22,10 @@ class VariableLayout:
     structure: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Number of class labels for label-conditioned tasks (0 = unconditional).
     num_classes: int = 0
+    # Graph tasks (rows over the n = dim nodes): the group of each variable, in contiguous runs;
+    # a group of n rows is an n x n matrix, a one-row group a vector over the nodes. Read by the
+    # size-agnostic graph denoiser; other denoisers ignore it.
+    graph: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.num_variables < 1 or self.dim < 1:
@@ -37,6 +41,10 @@ class VariableLayout:
                 raise ValueError(
                     f"patch {self.patch} has {c * ph * pw} features, dim is {self.dim}"
                 )
+        if self.graph is not None and len(self.graph) != self.num_variables:
+            raise ValueError(
+                f"graph has {len(self.graph)} group ids for {self.num_variables} variables"
+            )
         for name, ids in self.structure.items():
             if len(ids) != self.num_variables:
                 raise ValueError(

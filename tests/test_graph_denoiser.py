@@ -1,0 +1,81 @@
+"""The size-agnostic graph denoiser: layout groups, node-permutation equivariance, other node
+counts, the harder graph splits, and the shape check that refuses them to other denoisers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ponder.api import Pipeline
+from ponder.build import build_model, build_task
+from ponder.config import ConfigError, load_config
+from ponder.nets.graph import GraphConfig, GraphDenoiser, graph_groups
+from ponder.tasks import TASKS
+from ponder.variables import VariableLayout
+
+SMALL = ["model.graph.width=16", "model.graph.depth=2", "sample.num_samples=4"]
+
+
+def make(name: str, **fields):
+    cls = TASKS[name]
+    return cls(cls.Config(**fields))
+
+
+def test_groups_of_the_graph_tasks():
+    assert graph_groups(make("connectivity").layout) == ((1, 1), 2, 0)
+    kinds, m, k = graph_groups(make("shortest_path").layout)
+    assert kinds == (1,) + (0,) * 10 and (m, k) == (1, 10)  # adjacency; start, goal, 8 steps
+    with pytest.raises(ValueError, match=r"layout.graph"):
+        graph_groups(VariableLayout(4, 2))
+    with pytest.raises(ValueError, match="graph group 0 has 3 rows"):
+        graph_groups(VariableLayout(3, 4, graph=(0, 0, 0)))
+    with pytest.raises(ValueError, match="contiguous"):
+        graph_groups(VariableLayout(3, 2, graph=(0, 1, 0)))
+    with pytest.raises(ValueError, match="graph has 2 group ids for 3 variables"):
+        VariableLayout(3, 2, graph=(0, 1))
+
+
+@pytest.mark.parametrize("name", ["connectivity", "shortest_path"])
+def test_relabelling_the_nodes_relabels_the_output_at_any_node_count(name):
+    torch.manual_seed(0)
+    task = make(name)
+    net = GraphDenoiser(task.layout, GraphConfig(width=16, depth=2), uncertainty=True).double()
+    torch.nn.init.normal_(net.out.weight)  # zero-initialised: make the output informative
+    kinds = net.kinds
+    for n in (task.config.nodes, task.config.nodes + 6):
+        rows = sum(n if kind else 1 for kind in kinds)
+        x = torch.randn(2, rows, n, dtype=torch.float64)
+        t = torch.rand(2, rows, dtype=torch.float64)
+        perm = torch.randperm(n)
+        # rows of a matrix group and every row's entries follow the relabelling
+        order, start = [], 0
+        for kind in kinds:
+            order += (start + perm).tolist() if kind else [start]
+            start += n if kind else 1
+        out = net(x, t)
+        moved = net(x[:, order][:, :, perm], t[:, order])
+        assert out.mean.shape == (2, rows, n) and out.logvar.shape == (2, rows)
+        assert torch.allclose(moved.mean, out.mean[:, order][:, :, perm], atol=1e-10)
+        assert torch.allclose(moved.logvar, out.logvar[:, order], atol=1e-10)
+    with pytest.raises(ValueError, match="have 24 rows of 12"):
+        GraphDenoiser(make("connectivity").layout, GraphConfig())(
+            torch.zeros(1, 20, 12), torch.zeros(1, 20)
+        )
+
+
+@pytest.mark.parametrize(("name", "nodes"), [("connectivity", 18), ("shortest_path", 25)])
+def test_the_harder_split_is_served_to_the_graph_denoiser_only(name, nodes):
+    preset = {"connectivity": "connectivity_energy", "shortest_path": "shortest_path_energy"}[name]
+    over = ["task.test_split=harder", "model.energy=false", "model.prediction=x0"]
+    cfg = load_config(preset, [*SMALL, *over, "model.denoiser=graph"])
+    task = build_task(cfg)
+    batch = task.test_batch(4, 0)
+    assert batch.x.shape[-1] == nodes and task.dependency().shape[0] == batch.x.shape[1]
+    net = build_model(cfg, task.layout).net
+    result = Pipeline(cfg, net.state_dict(), step=0, device="cpu").evaluate(4)
+    assert 0 <= result.metrics[task.metric] <= 1
+    cfg = load_config(preset, [*SMALL, *over, "model.transformer.width=16"])
+    net = build_model(cfg, build_task(cfg).layout).net
+    rows = batch.x.shape[1]
+    with pytest.raises(ConfigError, match=rf"variables \[{rows}, {nodes}\].*denoiser=graph"):
+        Pipeline(cfg, net.state_dict(), step=0, device="cpu").evaluate(4)
