@@ -56,3 +56,21 @@ def test_round_trip_through_a_dict():
     cfg = load_config("even_pixels", ["train.steps=11"])
     again = run_config_from_dict(to_dict(cfg))
     assert to_dict(again) == to_dict(cfg)
+
+
+def test_switching_the_schedule_drops_the_presets_schedule_params():
+    # the sudoku preset samples adaptive_seq with {steps: 81, overlap: 0.0}
+    cfg = load_config("sudoku", ["sample.schedule=fixed"])
+    assert (cfg.sample.schedule, cfg.sample.schedule_params) == ("fixed", {})
+    cfg = load_config("sudoku", ["sample.schedule=fixed", "sample.schedule_params={steps: 10}"])
+    assert cfg.sample.schedule_params == {"steps": 10}
+    # the same schedule keeps the preset's parameters under the overrides
+    cfg = load_config("sudoku", ["sample.schedule_params.steps=20"])
+    assert cfg.sample.schedule_params == {"steps": 20, "overlap": 0.0}
+
+
+def test_bad_schedule_parameters_stop_before_training():
+    with pytest.raises(ConfigError, match=r"'bogus'.*'overlap', 'steps', 'top_k'"):
+        load_config("sudoku", ["sample.schedule_params.bogus=2"])
+    with pytest.raises(ConfigError, match="steps must be >= 1, got -3"):
+        load_config("sudoku", ["sample.schedule_params.steps=-3"])

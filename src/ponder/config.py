@@ -236,5 +236,26 @@ def run_config_from_dict(data: dict) -> RunConfig:
 
 
 def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
-    """Preset merged with dotted overrides, validated."""
-    return run_config_from_dict(merge(read_preset(preset), parse_overrides(overrides)))
+    """Preset merged with dotted overrides, validated (the sampling schedule included, so a
+    bad parameter stops ``ponder train`` before training, not ``evaluate`` after it).
+
+    An override that switches ``sample.schedule`` drops the preset's ``schedule_params`` (only
+    the overrides' own apply): they belong to the preset's schedule, and
+    ``sample.schedule=fixed`` on the Sudoku preset would otherwise inherit adaptive_seq's
+    ``overlap``."""
+    base, update = read_preset(preset), parse_overrides(overrides)
+    sample, preset_sample = update.get("sample", {}), base.get("sample", {})
+    if (
+        isinstance(sample, dict)
+        and "schedule" in sample
+        and sample["schedule"] != preset_sample.get("schedule", SampleConfig.schedule)
+    ):
+        base = {**base, "sample": {**preset_sample, "schedule_params": {}}}
+    cfg = run_config_from_dict(merge(base, update))
+    from ponder.schedules import make_schedule
+
+    try:
+        make_schedule(cfg.sample.schedule, **cfg.sample.schedule_params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"sample.schedule: {err}") from None
+    return cfg
