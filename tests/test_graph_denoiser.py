@@ -3,6 +3,8 @@ counts, the harder graph splits, and the shape check that refuses them to other 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -79,3 +81,33 @@ def test_the_harder_split_is_served_to_the_graph_denoiser_only(name, nodes):
     rows = batch.x.shape[1]
     with pytest.raises(ConfigError, match=rf"variables \[{rows}, {nodes}\].*denoiser=graph"):
         Pipeline(cfg, net.state_dict(), step=0, device="cpu").evaluate(4)
+
+
+def test_train_nodes_draw_a_node_count_per_batch_for_the_graph_denoiser_only():
+    task = make("connectivity", train_nodes=(5, 7))
+    sizes = set()
+    for seed in range(12):
+        batch = task.train_batch(3, torch.Generator().manual_seed(seed))
+        n = batch.x.shape[-1]
+        assert batch.x.shape == (3, 2 * n, n) and batch.known[:, :n].all()
+        assert not batch.known[:, n:].any()
+        sizes.add(n)
+    assert sizes == {5, 6, 7} and task.sizes_vary and not make("connectivity").sizes_vary
+    for bad in ((2, 7), (7, 5), (5,)):
+        message = r"train_nodes must be \[lo, hi\].*got " + re.escape(str(list(bad)))
+        with pytest.raises(ConfigError, match=message):
+            build_task(load_config("connectivity_energy", [f"task.train_nodes={list(bad)}"]))
+    cfg = load_config("connectivity_energy", ["task.train_nodes=[5, 7]"])
+    with pytest.raises(ConfigError, match=r"only a size-agnostic denoiser.*'transformer'"):
+        build_model(cfg, build_task(cfg).layout)
+
+
+def test_training_on_several_node_counts_runs(tmp_path):
+    from ponder.api import load
+    from ponder.training import train
+
+    over = ["model.energy=false", "model.prediction=x0", "model.denoiser=graph"]
+    over += ["task.train_nodes=[5, 8]", "train.steps=3", "train.batch_size=4"]
+    run = train("connectivity_energy", tmp_path / "run", [*SMALL, *over, "train.progress=false"])
+    result = load(run, device="cpu").evaluate(4)
+    assert 0 <= result.metrics["accuracy"] <= 1

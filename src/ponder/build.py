@@ -12,7 +12,10 @@ from ponder.time_samplers import make_time_sampler
 def build_task(cfg: RunConfig):
     from ponder.tasks import TASKS
 
-    return TASKS[cfg.task.name](cfg.task)
+    try:
+        return TASKS[cfg.task.name](cfg.task)
+    except ValueError as err:  # the task's own checks of its config (node counts, sets, ...)
+        raise ConfigError(f"task {cfg.task.name!r}: {err}") from err
 
 
 def build_model(cfg: RunConfig, layout) -> DenoisingModel:
@@ -23,6 +26,13 @@ def build_model(cfg: RunConfig, layout) -> DenoisingModel:
         raise ConfigError(f"unknown denoiser {m.denoiser!r}; choose one of {sorted(DENOISERS)}")
     net_cls, _ = DENOISERS[m.denoiser]
     net = net_cls(layout, getattr(m, m.denoiser), uncertainty=m.uncertainty)
+    train_nodes = getattr(cfg.task, "train_nodes", ())
+    if train_nodes and not getattr(net, "size_agnostic", False):
+        raise ConfigError(
+            f"task.train_nodes={list(train_nodes)} trains on graphs of several node counts, "
+            f"which only a size-agnostic denoiser reads (model.denoiser=graph), not "
+            f"model.denoiser={m.denoiser!r}"
+        )
     try:
         flow = make_flow(m.flow, skew=m.flow_skew, betas=m.vp_betas, steps=m.vp_steps)
         if m.energy:

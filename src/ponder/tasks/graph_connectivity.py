@@ -9,11 +9,13 @@ predictors of ``trivial_baselines`` on the same batch (self only; per-entry majo
 The ``harder`` test split draws 18-node graphs (``[B, 36, 18]``): only a size-agnostic
 denoiser reads them (``model.denoiser=graph``, whose weights do not depend on the node count;
 ``Pipeline.sample`` refuses the others with a clear error). The layout stays the training one.
+``train_nodes: [lo, hi]`` trains that denoiser on a node count drawn per batch from lo..hi
+(each batch one size), so it learns what holds at every size, not only at ``nodes``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -34,6 +36,9 @@ class ConnectivityConfig:
     name: str = "connectivity"
     nodes: int = 12
     test_split: str = "same"  # same | harder (18 nodes: needs model.denoiser=graph)
+    # [lo, hi]: each training batch draws its node count from lo..hi (model.denoiser=graph);
+    # empty: every batch has `nodes` nodes. The test splits keep theirs.
+    train_nodes: tuple[int, ...] = ()
 
 
 class ConnectivityTask(GeneratedTask):
@@ -50,6 +55,7 @@ class ConnectivityTask(GeneratedTask):
             )
         self.config = config
         n = config.nodes
+        self.train_nodes = check_train_nodes(config.train_nodes)
         self.energy_task = Connectivity(nodes=n, harder_nodes=max(n, Connectivity.harder_nodes))
         parts = (0,) * n + (1,) * n  # adjacency rows, then closure rows: two n x n matrices
         self.layout = VariableLayout(
@@ -59,8 +65,22 @@ class ConnectivityTask(GeneratedTask):
 
     # ------------------------------------------------------------------ data
 
+    @property
+    def sizes_vary(self) -> bool:
+        """Training batches of other sizes than the layout's (``train_nodes``)."""
+        return bool(self.train_nodes)
+
+    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        if not self.train_nodes:
+            return super().train_batch(batch_size, generator)
+        lo, hi = self.train_nodes
+        n = int(torch.randint(lo, hi + 1, (), generator=generator))
+        harder = max(n, self.energy_task.harder_nodes)  # the generator checks k < both counts
+        task = replace(self.energy_task, nodes=n, harder_nodes=harder)
+        return self.to_batch(task.make_batch(batch_size, "train", generator))  # [B, 2n, n]
+
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
-        n = self.config.nodes
+        n = energy_batch.condition.shape[-1]
         x = torch.cat([energy_batch.condition, energy_batch.answer], dim=1)  # [B, 2n, n]
         known = torch.zeros(x.shape[:2], dtype=torch.bool)
         known[:, :n] = True
@@ -124,6 +144,20 @@ class ConnectivityTask(GeneratedTask):
         """All rows depend on each other, at the test split's node count."""
         rows = 2 * self.energy_task.num_nodes(self.config.test_split)
         return torch.ones(rows, rows) - torch.eye(rows)
+
+
+def check_train_nodes(train_nodes: tuple[int, ...]) -> tuple[int, ...]:
+    """``()`` or ``(lo, hi)`` with 3 <= lo <= hi; ValueError naming the value otherwise."""
+    if train_nodes and (
+        len(train_nodes) != 2
+        or not all(isinstance(v, int) for v in train_nodes)
+        or not 3 <= train_nodes[0] <= train_nodes[1]
+    ):
+        raise ValueError(
+            f"train_nodes must be [lo, hi] with 3 <= lo <= hi (node counts drawn per training "
+            f"batch), or empty; got {list(train_nodes)}"
+        )
+    return tuple(train_nodes)
 
 
 def check_graph_test_split(test_split: str) -> None:
