@@ -83,31 +83,48 @@ def test_the_harder_split_is_served_to_the_graph_denoiser_only(name, nodes):
         Pipeline(cfg, net.state_dict(), step=0, device="cpu").evaluate(4)
 
 
-def test_train_nodes_draw_a_node_count_per_batch_for_the_graph_denoiser_only():
-    task = make("connectivity", train_nodes=(5, 7))
-    sizes = set()
+@pytest.mark.parametrize(
+    ("name", "preset", "sizes", "lowest", "extra_rows", "known_rows"),
+    [  # lowest: the smallest node count the task accepts
+        ("connectivity", "connectivity_energy", (5, 7), 3, lambda n: n, lambda n: n),
+        ("shortest_path", "shortest_path_energy", (7, 9), 7, lambda n: 10, lambda n: n + 2),
+    ],
+)
+def test_train_nodes_draw_a_node_count_per_batch_for_the_graph_denoiser_only(
+    name, preset, sizes, lowest, extra_rows, known_rows
+):
+    task = make(name, train_nodes=sizes)
+    seen = set()
     for seed in range(12):
         batch = task.train_batch(3, torch.Generator().manual_seed(seed))
         n = batch.x.shape[-1]
-        assert batch.x.shape == (3, 2 * n, n) and batch.known[:, :n].all()
-        assert not batch.known[:, n:].any()
-        sizes.add(n)
-    assert sizes == {5, 6, 7} and task.sizes_vary and not make("connectivity").sizes_vary
-    for bad in ((2, 7), (7, 5), (5,)):
-        message = r"train_nodes must be \[lo, hi\].*got " + re.escape(str(list(bad)))
-        with pytest.raises(ConfigError, match=message):
-            build_task(load_config("connectivity_energy", [f"task.train_nodes={list(bad)}"]))
-    cfg = load_config("connectivity_energy", ["task.train_nodes=[5, 7]"])
+        assert batch.x.shape == (3, n + extra_rows(n), n)
+        assert batch.known[:, : known_rows(n)].all() and not batch.known[:, known_rows(n) :].any()
+        seen.add(n)
+    assert seen == set(range(sizes[0], sizes[1] + 1))
+    assert task.sizes_vary and not make(name).sizes_vary
+    for bad in ((lowest - 1, lowest + 2), (lowest + 2, lowest), (lowest,)):
+        message = rf"train_nodes must be \[lo, hi\] with {lowest} <= lo.*got "
+        with pytest.raises(ConfigError, match=message + re.escape(str(list(bad)))):
+            build_task(load_config(preset, [f"task.train_nodes={list(bad)}"]))
+    cfg = load_config(preset, [f"task.train_nodes={list(sizes)}"])
     with pytest.raises(ConfigError, match=r"only a size-agnostic denoiser.*'transformer'"):
         build_model(cfg, build_task(cfg).layout)
 
 
-def test_training_on_several_node_counts_runs(tmp_path):
+@pytest.mark.parametrize(
+    ("preset", "sizes", "metric"),
+    [
+        ("connectivity_energy", "[5, 8]", "accuracy"),
+        ("shortest_path_energy", "[7, 9]", "first_action_success"),
+    ],
+)
+def test_training_on_several_node_counts_runs(tmp_path, preset, sizes, metric):
     from ponder.api import load
     from ponder.training import train
 
     over = ["model.energy=false", "model.prediction=x0", "model.denoiser=graph"]
-    over += ["task.train_nodes=[5, 8]", "train.steps=3", "train.batch_size=4"]
-    run = train("connectivity_energy", tmp_path / "run", [*SMALL, *over, "train.progress=false"])
+    over += [f"task.train_nodes={sizes}", "train.steps=3", "train.batch_size=4"]
+    run = train(preset, tmp_path / "run", [*SMALL, *over, "train.progress=false"])
     result = load(run, device="cpu").evaluate(4)
-    assert 0 <= result.metrics["accuracy"] <= 1
+    assert 0 <= result.metrics[metric] <= 1

@@ -252,10 +252,7 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     ):
         base = {**base, "sample": {**preset_sample, "schedule_params": {}}}
     cfg = run_config_from_dict(merge(base, update))
-    from ponder.schedules import make_schedule
+    from ponder.build import build_schedule  # ponder.build imports this module
 
-    try:
-        make_schedule(cfg.sample.schedule, **cfg.sample.schedule_params)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"sample.schedule: {err}") from None
+    build_schedule(cfg.sample)  # ConfigError naming a bad schedule or parameter
     return cfg

@@ -4,12 +4,14 @@ A subclass sets ``energy_task`` (the generator), ``config.test_split``, the metr
 ``baseline_keys`` (trivial predictor -> metric suffix), and converts between the generator's
 ``EnergyBatch`` and ponder variables with ``to_batch`` / ``to_energy_batch``. Training draws
 come from the generator's ``train`` split; tests are the fixed seeded test set of the split;
-``evaluate`` scores the trivial predictors on the same batch beside the model.
+``evaluate`` scores the trivial predictors on the same batch beside the model. A graph task
+with ``train_nodes = (lo, hi)`` draws each training batch's node count from lo..hi.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from functools import cached_property
 from typing import ClassVar
 
@@ -25,6 +27,7 @@ from ponder.tasks.matrix_tasks import test_set as fixed_test_set
 class GeneratedTask(ABC):
     metric: ClassVar[str]  # "mse" | "accuracy" | "first_action_success"
     baseline_keys: ClassVar[dict[str, str]]
+    train_nodes: tuple[int, ...] = ()  # graph tasks: (lo, hi) node counts drawn per batch
 
     @abstractmethod
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
@@ -34,8 +37,18 @@ class GeneratedTask(ABC):
     def to_energy_batch(self, x: Tensor) -> EnergyBatch:
         """Variables ``[B, N, D]`` back to the generator's batch (its metric reads that)."""
 
+    @property
+    def sizes_vary(self) -> bool:
+        """Training batches of other sizes than the layout's (``train_nodes``)."""
+        return bool(self.train_nodes)
+
     def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.to_batch(self.energy_task.make_batch(batch_size, "train", generator))
+        task = self.energy_task
+        if self.train_nodes:  # one node count per batch: [B, rows(n), n]
+            lo, hi = self.train_nodes
+            n = int(torch.randint(lo, hi + 1, (), generator=generator))
+            task = replace(task, nodes=n, harder_nodes=max(n, task.harder_nodes))
+        return self.to_batch(task.make_batch(batch_size, "train", generator))
 
     def test_batch(self, n: int, seed: int) -> Batch:
         """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""

@@ -15,7 +15,7 @@ denoiser reads them (``model.denoiser=graph``, whose weights do not depend on th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ class ConnectivityTask(GeneratedTask):
             )
         self.config = config
         n = config.nodes
-        self.train_nodes = check_train_nodes(config.train_nodes)
+        self.train_nodes = check_train_nodes(config.train_nodes, minimum=3)
         self.energy_task = Connectivity(nodes=n, harder_nodes=max(n, Connectivity.harder_nodes))
         parts = (0,) * n + (1,) * n  # adjacency rows, then closure rows: two n x n matrices
         self.layout = VariableLayout(
@@ -64,20 +64,6 @@ class ConnectivityTask(GeneratedTask):
         self.data_range = self.energy_task.spec(config.test_split).data_range  # (-1, 1)
 
     # ------------------------------------------------------------------ data
-
-    @property
-    def sizes_vary(self) -> bool:
-        """Training batches of other sizes than the layout's (``train_nodes``)."""
-        return bool(self.train_nodes)
-
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        if not self.train_nodes:
-            return super().train_batch(batch_size, generator)
-        lo, hi = self.train_nodes
-        n = int(torch.randint(lo, hi + 1, (), generator=generator))
-        harder = max(n, self.energy_task.harder_nodes)  # the generator checks k < both counts
-        task = replace(self.energy_task, nodes=n, harder_nodes=harder)
-        return self.to_batch(task.make_batch(batch_size, "train", generator))  # [B, 2n, n]
 
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
         n = energy_batch.condition.shape[-1]
@@ -146,16 +132,16 @@ class ConnectivityTask(GeneratedTask):
         return torch.ones(rows, rows) - torch.eye(rows)
 
 
-def check_train_nodes(train_nodes: tuple[int, ...]) -> tuple[int, ...]:
-    """``()`` or ``(lo, hi)`` with 3 <= lo <= hi; ValueError naming the value otherwise."""
+def check_train_nodes(train_nodes: tuple[int, ...], minimum: int) -> tuple[int, ...]:
+    """``()`` or ``(lo, hi)`` with minimum <= lo <= hi; ValueError naming the value otherwise."""
     if train_nodes and (
         len(train_nodes) != 2
         or not all(isinstance(v, int) for v in train_nodes)
-        or not 3 <= train_nodes[0] <= train_nodes[1]
+        or not minimum <= train_nodes[0] <= train_nodes[1]
     ):
         raise ValueError(
-            f"train_nodes must be [lo, hi] with 3 <= lo <= hi (node counts drawn per training "
-            f"batch), or empty; got {list(train_nodes)}"
+            f"train_nodes must be [lo, hi] with {minimum} <= lo <= hi (node counts drawn per "
+            f"training batch), or empty; got {list(train_nodes)}"
         )
     return tuple(train_nodes)
 

@@ -10,7 +10,8 @@ is reported beside the trivial predictors of ``trivial_baselines`` on the same b
 out-neighbour of the start; a random node), both exact expectations.
 
 The ``harder`` test split draws 25-node graphs (``[B, 35, 25]``), which only a size-agnostic
-denoiser reads (``model.denoiser=graph``; see ``graph_connectivity``).
+denoiser reads (``model.denoiser=graph``; see ``graph_connectivity``), and ``train_nodes: [lo,
+hi]`` trains it on node counts drawn per batch from lo..hi.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch import Tensor
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
-from ponder.tasks.graph_connectivity import check_graph_test_split
+from ponder.tasks.graph_connectivity import check_graph_test_split, check_train_nodes
 from ponder.tasks.graph_tasks import ShortestPath, bfs_distances, distances_to_goal, signed
 from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
 from ponder.variables.layout import VariableLayout
@@ -39,6 +40,7 @@ class ShortestPathConfig:
     name: str = "shortest_path"
     nodes: int = 15
     test_split: str = "same"  # same | harder (25 nodes: needs model.denoiser=graph)
+    train_nodes: tuple[int, ...] = ()  # [lo, hi]: node counts drawn per training batch (graph)
 
 
 class ShortestPathTask(GeneratedTask):
@@ -58,6 +60,7 @@ class ShortestPathTask(GeneratedTask):
                 f"lie up to {self.energy_task.max_distance} hops apart), got {n}"
             )
         self.config = config
+        self.train_nodes = check_train_nodes(config.train_nodes, self.energy_task.max_distance + 1)
         steps = self.energy_task.plan_steps
         # the graph denoiser's groups: the adjacency matrix, then one vector per other row
         graph = (0,) * n + tuple(range(1, 3 + steps))
