@@ -100,6 +100,12 @@ def test_train_nodes_draw_a_node_count_per_batch_for_the_graph_denoiser_only(
         n = batch.x.shape[-1]
         assert batch.x.shape == (3, n + extra_rows(n), n)
         assert batch.known[:, : known_rows(n)].all() and not batch.known[:, known_rows(n) :].any()
+        # the energy loss's task-made negatives read every drawn size (they once refused n
+        # outside the test splits' sizes); they change unknown rows only
+        negative = task.negatives(batch.x, batch.known, torch.Generator().manual_seed(seed))
+        assert negative.shape == batch.x.shape
+        assert torch.equal(negative[batch.known], batch.x[batch.known])
+        assert not torch.equal(negative, batch.x)
         seen.add(n)
     assert seen == set(range(sizes[0], sizes[1] + 1))
     assert task.sizes_vary and not make(name).sizes_vary

@@ -76,10 +76,10 @@ class ConnectivityTask(GeneratedTask):
         """Variables ``[B, 2n, n]`` -> adjacency ``[B, n, n]`` and closure ``[B, n, n]``, for
         the training split's n or the harder split's."""
         n = x.shape[-1] if x.dim() == 3 else self.config.nodes
-        sizes = {self.energy_task.num_nodes(split) for split in TEST_SPLITS}
+        sizes = node_counts(self.energy_task, self.train_nodes)
         if x.dim() != 3 or tuple(x.shape[1:]) != (2 * n, n) or n not in sizes:
             raise ValueError(
-                f"connectivity takes graphs of {sorted(sizes)} nodes, as variables [B, 2n, n]; "
+                f"connectivity takes graphs of {sizes} nodes, as variables [B, 2n, n]; "
                 f"got {list(x.shape)}"
             )
         adjacency, closure = x[:, :n], x[:, n:]
@@ -144,6 +144,15 @@ def check_train_nodes(train_nodes: tuple[int, ...], minimum: int) -> tuple[int, 
             f"training batch), or empty; got {list(train_nodes)}"
         )
     return tuple(train_nodes)
+
+
+def node_counts(energy_task, train_nodes: tuple[int, ...]) -> list[int]:
+    """The node counts a graph task's tensors may have: its test splits' and, with
+    ``train_nodes = (lo, hi)``, lo..hi (training batches and their negatives)."""
+    sizes = {energy_task.num_nodes(split) for split in TEST_SPLITS}
+    if train_nodes:
+        sizes.update(range(train_nodes[0], train_nodes[1] + 1))
+    return sorted(sizes)
 
 
 def check_graph_test_split(test_split: str) -> None:

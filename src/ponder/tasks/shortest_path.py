@@ -25,9 +25,13 @@ from torch import Tensor
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
-from ponder.tasks.graph_connectivity import check_graph_test_split, check_train_nodes
+from ponder.tasks.graph_connectivity import (
+    check_graph_test_split,
+    check_train_nodes,
+    node_counts,
+)
 from ponder.tasks.graph_tasks import ShortestPath, bfs_distances, distances_to_goal, signed
-from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
+from ponder.tasks.matrix_tasks import EnergyBatch
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("first_action_success_random_neighbour", ...)
@@ -93,11 +97,11 @@ class ShortestPathTask(GeneratedTask):
         ``[B, steps, n]`` and the ``extra`` the metric and the trivial predictors read, for the
         training split's n or the harder split's."""
         n = x.shape[-1] if x.dim() == 3 else self.config.nodes
-        sizes = {self.energy_task.num_nodes(split) for split in TEST_SPLITS}
+        sizes = node_counts(self.energy_task, self.train_nodes)
         rows = n + 2 + self.energy_task.plan_steps
         if x.dim() != 3 or tuple(x.shape[1:]) != (rows, n) or n not in sizes:
             raise ValueError(
-                f"shortest_path takes graphs of {sorted(sizes)} nodes, as variables "
+                f"shortest_path takes graphs of {sizes} nodes, as variables "
                 f"[B, n + {rows - n}, n]; got {list(x.shape)}"
             )
         condition = torch.cat([x[:, :n], x[:, n, :, None], x[:, n + 1, :, None]], dim=2)
