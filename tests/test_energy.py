@@ -66,6 +66,34 @@ def test_the_x0_form_is_a_potential_whose_gradient_is_the_matching_eps():
     assert torch.isfinite(energy).all()
 
 
+@pytest.mark.parametrize("form", ["eps", "x0"])
+def test_the_loss_reads_the_positives_energy_off_the_denoising_pass(form):
+    """One pass of f gives the denoising output and E(y+); the loss and its parameter
+    gradients equal those of the loss written out with separate energy evaluations."""
+    torch.manual_seed(0)
+    flow = VPFlow("cosine", steps=10)
+    base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
+    model = EnergyModel(EnergyDenoiser(base, flow, form=form), flow, contrastive_weight=0.5)
+    model = model.double().train()
+    x = torch.randn(4, 3, 2, dtype=torch.float64)
+    known = torch.tensor([[True, False, False]] * 4)
+    noise = draw_noise(x.shape, known, SharedTimes(), torch.Generator().manual_seed(1))
+    noise = type(noise)(*(v.double() for v in noise))
+    negative = torch.where(known[..., None], x, torch.randn_like(x))
+    parts = model.loss(x, noise, x_negative=negative)
+    fast = torch.autograd.grad(parts.total, list(model.parameters()))
+
+    y_pos, y_neg = flow.noise(x, noise.t, noise.eps), flow.noise(negative, noise.t, noise.eps)
+    target = flow.target(model.prediction, x, noise.eps, noise.t)
+    mse = ((model.net(y_pos, noise.t).mean - target) ** 2).mean(-1)
+    mean = (mse * noise.weight).sum() / (noise.weight > 0).sum()
+    e_pos, e_neg = model.net.energy(y_pos, noise.t), model.net.energy(y_neg, noise.t)
+    contrastive = torch.nn.functional.softplus(e_pos - e_neg).mean()
+    slow = torch.autograd.grad(mean + 0.5 * contrastive, list(model.parameters()))
+    assert torch.allclose(parts.mean, mean) and torch.allclose(parts.contrastive, contrastive)
+    assert all(torch.allclose(f, g, atol=1e-10) for f, g in zip(fast, slow, strict=True))
+
+
 def test_bad_energy_form():
     base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
     with pytest.raises(ValueError, match="unknown energy form 'v'; choose one of"):

@@ -76,7 +76,10 @@ class EnergyDenoiser(nn.Module):
 
     def energy(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
         """``[B, N, D], [B, N] -> [B]``."""
-        g = self.potential(z, t, label)
+        return self._energy_from_potential(z, t, self.potential(z, t, label))
+
+    def _energy_from_potential(self, z: Tensor, t: Tensor, g: Tensor) -> Tensor:
+        """E from G ``[B]``: G itself in the eps form, the quadratic minus (a / b) G in x0."""
         if self.form == "eps":
             return g
         t_top = t.amax(1)  # [B]: the level of the variables being generated
@@ -91,10 +94,16 @@ class EnergyDenoiser(nn.Module):
         """``(E [B], eps_hat = dE/dz [B, N, D])``."""
         return _value_and_grad(lambda y: self.energy(y, t, label), z, create_graph)
 
+    def energy_and_output(
+        self, z: Tensor, t: Tensor, label: Tensor | None = None, create_graph: bool = False
+    ) -> tuple[Tensor, DenoiserOutput]:
+        """``E [B]`` and ``forward``'s output (eps_hat resp. x0_hat, both dG/dz) from one pass
+        of ``f``: the training loss reads the positives' energy off the denoising pass."""
+        g, grad = _value_and_grad(lambda y: self.potential(y, t, label), z, create_graph)
+        return self._energy_from_potential(z, t, g), DenoiserOutput(grad, None)
+
     def forward(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> DenoiserOutput:
-        scalar = self.energy if self.form == "eps" else self.potential
-        _, out = _value_and_grad(lambda y: scalar(y, t, label), z, create_graph=self.training)
-        return DenoiserOutput(out, None)
+        return self.energy_and_output(z, t, label, create_graph=self.training)[1]
 
 
 def _value_and_grad(
@@ -150,19 +159,15 @@ class EnergyModel(DenoisingModel):
         uncertainty_weight: float = 0.0,
         x_negative: Tensor | None = None,
     ) -> LossParts:
-        base = super().loss(x, noise, label, uncertainty_weight)
+        y_pos = self.flow.noise(x, noise.t, noise.eps)
+        e_pos, out = self.net.energy_and_output(y_pos, noise.t, label, self.net.training)
+        base = self.loss_of(out, x, noise, uncertainty_weight)
         if self.contrastive_weight == 0:
             return base
         if x_negative is None:
             x_negative = self.descent_negatives(x, noise, label)
-        y_pos = self.flow.noise(x, noise.t, noise.eps)
         y_neg = self.flow.noise(x_negative, noise.t, noise.eps)
-        e = self.net.energy(
-            torch.cat([y_pos, y_neg]),
-            torch.cat([noise.t, noise.t]),
-            None if label is None else torch.cat([label, label]),
-        )
-        e_pos, e_neg = e.chunk(2)
+        e_neg = self.net.energy(y_neg, noise.t, label)  # E(y+) came with the denoising pass
         contrastive = F.softplus(e_pos - e_neg).mean()
         total = base.total + self.contrastive_weight * contrastive
         return LossParts(total, base.mean, base.nll, contrastive.detach())

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ponder.flows import PREDICTIONS, Flow
 from ponder.losses import per_variable_mse, uncertainty_nll, weighted_mean
+from ponder.nets.output import DenoiserOutput
 from ponder.sampling import Prediction
 from ponder.time_samplers import TimeSampler
 
@@ -89,7 +90,13 @@ class DenoisingModel(nn.Module):
 
         ``x_negative`` (task-made wrong answers) is used by energy models only."""
         z = self.flow.noise(x, noise.t, noise.eps)
-        out = self.net(z, noise.t, label)
+        return self.loss_of(self.net(z, noise.t, label), x, noise, uncertainty_weight)
+
+    def loss_of(
+        self, out: DenoiserOutput, x: Tensor, noise: NoiseDraw, uncertainty_weight: float
+    ) -> LossParts:
+        """The denoising loss of the network's output ``out`` for clean ``x`` noised as
+        ``noise`` says (its mean against the flow's target, plus the weighted NLL)."""
         target = self.flow.target(self.prediction, x, noise.eps, noise.t)
         mean_loss = weighted_mean(per_variable_mse(out.mean, target), noise.weight)
         nll = torch.zeros((), device=x.device)
