@@ -1,0 +1,91 @@
+"""What one energy training step costs, against the plain step of the same network (issue 4).
+
+    .venv/bin/python benchmarks/energy_step.py sudoku model.energy=true model.prediction=x0 \\
+        model.flow=vp model.vp_steps=10 model.uncertainty=false train.time_sampler=shared \\
+        model.transformer.width=64 model.transformer.depth=4 train.batch_size=64
+
+One batch of the preset (with its overrides, which must make an energy model), and the median
+time of one forward + backward of three losses on it, taken in turn so that a machine shared
+with other work slows all three alike:
+
+- ``plain``: the denoising loss of the network itself, not as an energy gradient (one pass);
+- ``energy``: ``EnergyModel.loss``, which reads E(y+) off the denoising pass and runs the
+  network again on the negatives only;
+- ``energy, two passes``: the same loss written out as before 2026-12-02, E evaluated again
+  on [y+, y-] (kept here to measure what reading E(y+) off the denoising pass saves).
+
+Prints a Markdown table with the machine's description. Not a test: timings vary with load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from ponder.build import build_model, build_task, build_time_sampler
+from ponder.config import load_config
+from ponder.energy import EnergyModel
+from ponder.hardware import describe_cpu
+from ponder.model import DenoisingModel
+from ponder.training.data import StepBatches
+
+
+def two_pass_loss(model: EnergyModel, batch) -> torch.Tensor:
+    """The energy loss with E(y+) computed a second time (the formula before 2026-12-02)."""
+    noise = batch.noise
+    base = DenoisingModel.loss(model, batch.x, noise, batch.label, 0.0)
+    y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
+    y_neg = model.flow.noise(batch.x_negative, noise.t, noise.eps)
+    energy = model.net.energy(torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t]))
+    e_pos, e_neg = energy.chunk(2)
+    return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("preset")
+    parser.add_argument("overrides", nargs="*")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    cfg = load_config(args.preset, args.overrides)
+    task = build_task(cfg)
+    model = build_model(cfg, task.layout).train()
+    if not isinstance(model, EnergyModel):
+        parser.error("the overrides must make an energy model (model.energy=true)")
+    data = StepBatches(
+        task, build_time_sampler(cfg), 0, 1, cfg.train.batch_size, cfg.train.seed, negatives=True
+    )
+    batch = data[0]
+    if batch.x_negative is None:  # tasks without their own negatives: descent negatives
+        batch = batch._replace(x_negative=model.descent_negatives(batch.x, batch.noise, None))
+    x, noise, label = batch.x, batch.noise, batch.label
+    plain = DenoisingModel(model.net.base, model.flow, model.prediction)  # same net, no energy
+    losses = {
+        "plain": lambda: plain.loss(x, noise, label, 0.0).total,
+        "energy": lambda: model.loss(x, noise, label, 0.0, batch.x_negative).total,
+        "energy, two passes": lambda: two_pass_loss(model, batch),
+    }
+    times: dict[str, list[float]] = {name: [] for name in losses}
+    for repeat in range(args.repeats + 1):  # the first round warms up
+        for name, loss in losses.items():
+            start = time.perf_counter()
+            loss().backward()
+            model.zero_grad(set_to_none=True)
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(v) for name, v in times.items()}
+    setup = f"{args.preset} {' '.join(args.overrides)}".strip()
+    print(f"{setup}; {describe_cpu()}; batch {list(x.shape)}")
+    print("\n| loss | median s | x plain |\n|---|---|---|")
+    for name, seconds in median.items():
+        print(f"| {name} | {seconds:.3f} | {seconds / median['plain']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
