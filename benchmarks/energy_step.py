@@ -40,7 +40,10 @@ def two_pass_loss(model: EnergyModel, batch) -> torch.Tensor:
     noise = batch.noise
     base = DenoisingModel.loss(model, batch.x, noise, batch.label, 0.0)
     y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
-    y_neg = model.flow.noise(batch.x_negative, noise.t, noise.eps)
+    negative = batch.x_negative  # None: made by short energy descent, as the loss does
+    if negative is None:
+        negative = model.descent_negatives(batch.x, noise, batch.label)
+    y_neg = model.flow.noise(negative, noise.t, noise.eps)
     energy = model.net.energy(torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t]))
     e_pos, e_neg = energy.chunk(2)
     return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
@@ -60,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     data = StepBatches(
         task, build_time_sampler(cfg), 0, 1, cfg.train.batch_size, cfg.train.seed, negatives=True
     )
-    batch = data[0]
-    if batch.x_negative is None:  # tasks without their own negatives: descent negatives
-        batch = batch._replace(x_negative=model.descent_negatives(batch.x, batch.noise, None))
+    batch = data[0]  # x_negative is None for tasks without their own negatives
     x, noise, label = batch.x, batch.noise, batch.label
     plain = DenoisingModel(model.net.base, model.flow, model.prediction)  # same net, no energy
     losses = {
