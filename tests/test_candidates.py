@@ -5,7 +5,7 @@ import torch
 
 from ponder.api import Pipeline
 from ponder.build import build_model, build_task
-from ponder.candidates import CommitUncertainty, keep_best
+from ponder.candidates import CommitUncertainty, keep_best, mean_of
 from ponder.config import ConfigError, load_config
 from ponder.flows import RectifiedFlow
 from ponder.sampling import Prediction, sample
@@ -69,5 +69,26 @@ def test_pipeline_candidates_multiply_the_work_and_keep_one_sample_per_condition
         pipe.sample(2, "fixed", steps=2)
     no_head = pipeline(["model.uncertainty=false"])
     no_head.cfg.sample.candidates = 2
-    with pytest.raises(ConfigError, match="no uncertainty head"):
+    with pytest.raises(ConfigError, match=r"no uncertainty head.*sample\.combine=mean"):
         no_head.sample(2, "fixed", steps=2)
+    no_head.cfg.sample.combine = "median"
+    with pytest.raises(ConfigError, match=r"combine must be 'best' or 'mean', got 'median'"):
+        no_head.sample(2, "fixed", steps=2)
+
+
+def test_mean_of_averages_each_group_of_candidates():
+    z = torch.arange(6.0).view(6, 1, 1)  # 2 conditions x 3 candidates
+    assert mean_of(z, 3).flatten().tolist() == [1.0, 4.0]
+
+
+def test_combining_by_mean_votes_on_discrete_tasks_and_keeps_the_givens():
+    """Sudoku without an uncertainty head: K = 3 candidates averaged, then each cell snapped
+    to its nearest digit code (a vote); the givens are the puzzle's."""
+    pipe = pipeline(["model.uncertainty=false", "sample.candidates=3", "sample.combine=mean"])
+    voted = pipe.sample(4, "fixed", steps=3)
+    single = pipeline(["model.uncertainty=false"]).sample(4, "fixed", steps=3)
+    assert voted.x.shape == single.x.shape and voted.nfe == 3 * single.nfe
+    assert set(voted.x.unique().tolist()) == {-1.0, 1.0}
+    assert (voted.x == 1).sum(-1).eq(1).all()  # one digit per cell
+    given = voted.conditions.known
+    assert torch.equal(voted.x[given], voted.conditions.x[given])

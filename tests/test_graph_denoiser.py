@@ -27,6 +27,10 @@ def test_groups_of_the_graph_tasks():
     assert graph_groups(make("connectivity").layout) == ((1, 1), 2, 0)
     kinds, m, k = graph_groups(make("shortest_path").layout)
     assert kinds == (1,) + (0,) * 10 and (m, k) == (1, 10)  # adjacency; start, goal, 8 steps
+    completion = make("low_rank_completion", size=6)
+    assert graph_groups(completion.layout) == ((1, 1, 1), 3, 0)  # values, mask, R
+    net = GraphDenoiser(completion.layout, GraphConfig(width=8, depth=1))
+    assert net(torch.randn(2, 18, 6), torch.rand(2, 18)).mean.shape == (2, 18, 6)
     with pytest.raises(ValueError, match=r"layout.graph"):
         graph_groups(VariableLayout(4, 2))
     with pytest.raises(ValueError, match="graph group 0 has 3 rows"):

@@ -107,3 +107,14 @@ def test_ponder_train_stays_the_function_after_the_training_package_is_imported(
     import ponder.training  # sets ponder.training; must not shadow ponder.train
 
     assert callable(ponder.train) and ponder.train.__module__ == "ponder"
+
+
+def test_compile_is_refused_for_energy_models_before_the_run_folder_is_touched(tmp_path):
+    from ponder.training import train
+
+    earlier = tmp_path / "r" / "checkpoints" / "step-10.safetensors"  # --force would delete it
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("an earlier checkpoint")
+    with pytest.raises(ConfigError, match=r"train\.compile=true does not apply to energy models"):
+        train("inverse_energy", tmp_path / "r", ["train.compile=true"], force=True)
+    assert earlier.read_text() == "an earlier checkpoint"

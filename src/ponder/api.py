@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ponder.build import build_guidance, build_model, build_schedule, build_task
-from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best
+from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best, mean_of
 from ponder.checkpoint import load_tensors, unprefixed
 from ponder.config import ConfigError, RunConfig
 from ponder.distributed import gather_chunks, rank_and_world
@@ -119,10 +119,14 @@ class Pipeline:
         k = s.candidates
         if k < 1:
             raise ConfigError(f"sample.candidates must be >= 1, got {k}")
-        if k > 1 and not self.model.has_uncertainty:
+        if s.combine not in ("best", "mean"):
+            raise ConfigError(f"sample.combine must be 'best' or 'mean', got {s.combine!r}")
+        best = k > 1 and s.combine == "best"
+        if best and not self.model.has_uncertainty:
             raise ConfigError(
-                "sample.candidates > 1 keeps the candidate with the lowest predicted "
-                "uncertainty; this model has no uncertainty head (model.uncertainty=true)"
+                "sample.candidates > 1 with sample.combine=best keeps the candidate with the "
+                "lowest predicted uncertainty; this model has no uncertainty head "
+                "(model.uncertainty=true), so use sample.combine=mean"
             )
         chunk = max(1, s.batch_size // k)  # conditions per loop call: chunk * k rows
         rank, world = rank_and_world()
@@ -134,7 +138,7 @@ class Pipeline:
             label = None if batch.label is None else batch.label[i : i + chunk].to(x.device)
             label = None if label is None else label.repeat_interleave(k, 0)
             generator = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i)
-            ranking = CommitUncertainty(~known) if k > 1 else None
+            ranking = CommitUncertainty(~known) if best else None
             if project is not None and s.commit_temperature > 0:
                 draws = torch.Generator(self.device).manual_seed(seed * 1_000_003 + i + 1)
                 commit = draw_finished(s.commit_temperature, draws)
@@ -168,7 +172,13 @@ class Pipeline:
                 refine=chain_refiners(descent, commit),
                 drop_finished=self.drop_finished,
             )
-            outs[i] = (z if ranking is None else keep_best(z, ranking.score, k)).cpu()
+            if best:
+                z = keep_best(z, ranking.score, k)
+            elif k > 1:
+                z, given = mean_of(z, k), known[::k]
+                if project is not None:  # a vote: the code nearest the candidates' mean
+                    z = torch.where(given[..., None], z, project(z))
+            outs[i] = z.cpu()
         x = gather_chunks(outs, batch.x.shape, world)
         seconds = time.perf_counter() - start
         per_step = 2 if guidance.scale != 1 and batch.label is not None else 1

@@ -1,5 +1,5 @@
 """Test-time compute by candidates: draw K samples per condition, keep the one the model is
-surest of.
+surest of (``keep_best``) or average them (``mean_of``).
 
 The score of a sample is the mean predicted log-variance of its variables at the step each one
 was finished (the model's own uncertainty when it committed to the value); the candidate with
@@ -40,6 +40,13 @@ def keep_best(z: Tensor, score: Tensor, k: int) -> Tensor:
     lowest-scoring candidate of each group ``[B, N, D]``."""
     best = score.view(-1, k).argmin(1)  # [B]
     return z.view(-1, k, *z.shape[1:])[torch.arange(best.shape[0], device=z.device), best]
+
+
+def mean_of(z: Tensor, k: int) -> Tensor:
+    """``z [B*K, N, D]`` in groups of ``k`` consecutive candidates -> each group's mean
+    ``[B, N, D]``: with exact samples, the posterior mean's error plus 1 / k of the posterior
+    variance, where one sample carries all of it."""
+    return z.view(-1, k, *z.shape[1:]).float().mean(1).to(z.dtype)
 
 
 def chain_callbacks(*callbacks):

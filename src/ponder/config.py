@@ -68,7 +68,8 @@ class TrainConfig:
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp | ...
     deterministic: bool = False
-    compile: bool = False  # torch.compile the denoiser (first steps slower; see RESULTS.md)
+    compile: bool = False  # torch.compile the denoiser (first steps slower; see RESULTS.md);
+    # refused for energy models: torch.compile has no double backward
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     workers: int = 0  # DataLoader worker processes generating batches ahead
     wandb: bool = False  # log to Weights & Biases (only when installed)
@@ -96,7 +97,11 @@ class SampleConfig:
     # own noise estimate (its implicit energy's gradient), as energy models descend E
     score_descent: bool = False
     project: bool = True  # discrete tasks: snap each variable to its nearest code at t = 0
-    candidates: int = 1  # K > 1: K samples per condition, keep the one the model is surest of
+    candidates: int = 1  # K > 1: K samples per condition, combined into one answer by `combine`
+    # best: the candidate the model is surest of (needs an uncertainty head); mean: their
+    # average (a Monte Carlo posterior mean, what an MSE metric rewards; on discrete tasks
+    # snapped to the nearest code, i.e. a vote per variable)
+    combine: str = "best"
     # > 0: one-hot tasks draw each finished variable from the model's marginal instead of
     # taking its argmax (diverse candidates where the model must guess); 0 = argmax
     commit_temperature: float = 0.0

@@ -44,7 +44,7 @@ def graph_groups(layout: VariableLayout) -> tuple[tuple[int, ...], int, int]:
     if ids is None:
         raise ValueError(
             "the graph denoiser needs a task whose layout names its graph groups "
-            "(layout.graph: connectivity, shortest_path)"
+            "(layout.graph: connectivity, shortest_path, low_rank_completion)"
         )
     order = list(dict.fromkeys(ids))
     if ids != tuple(g for g in order for _ in range(ids.count(g))):

@@ -5,9 +5,11 @@ Wraps ``matrix_tasks.LowRankCompletion``: R = U V^T / 20 + 0.1 N(0, 1) with U, V
 Variables are matrix rows: the n rows of the observed values (zero where unobserved) and the
 n rows of the observed mask (1.0 / 0.0) are known, the n rows of R are generated
 (``[B, 3n, n]``); sampling keeps R's observed entries at their observed values
-(``impose``). The metric is the MSE over all of R's entries, reported beside the trivial
-predictors of ``trivial_baselines`` on the same batch: copy the observed entries (zero
-elsewhere) and all zeros.
+(``impose``). The layout names the three matrices as ``graph`` groups, so the pair-feature
+denoiser (``model.denoiser=graph``), whose products sum over an index as R R^T R does, reads
+them as it reads adjacency matrices. The metric is the MSE over all of R's entries, reported
+beside the trivial predictors of ``trivial_baselines`` on the same batch: copy the observed
+entries (zero elsewhere) and all zeros.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class LowRankCompletionTask(GeneratedTask):
         self.config = config
         self.energy_task = LowRankCompletion(size=config.size)
         n = config.size
-        self.layout = VariableLayout(3 * n, n, structure={"part": (0,) * n + (1,) * n + (2,) * n})
+        parts = (0,) * n + (1,) * n + (2,) * n  # three n x n matrices: values, mask, R
+        self.layout = VariableLayout(3 * n, n, structure={"part": parts}, graph=parts)
         self.data_range = self.energy_task.spec(config.test_split).data_range
 
     # ------------------------------------------------------------------ data

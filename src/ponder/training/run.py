@@ -126,10 +126,18 @@ def train(
         base = to_dict(run.read_config())
         cfg = run_config_from_dict(merge(base, parse_overrides(overrides)))
         resume_state = run.latest_checkpoint()
+    else:
+        cfg = preset if isinstance(preset, RunConfig) else load_config(preset, overrides)
+    if cfg.train.compile and cfg.model.energy:  # before the run folder is touched
+        raise ConfigError(
+            "train.compile=true does not apply to energy models (model.energy=true): their loss "
+            "differentiates the network's input gradient again, and torch.compile has no double "
+            "backward; set train.compile=false"
+        )
+    if resume:
         if first:
             run.truncate_log(int(resume_state[1]["step"]))
     else:
-        cfg = preset if isinstance(preset, RunConfig) else load_config(preset, overrides)
         if not first:
             pass
         elif run.exists() and not force:

@@ -22,9 +22,10 @@ class VariableLayout:
     structure: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Number of class labels for label-conditioned tasks (0 = unconditional).
     num_classes: int = 0
-    # Graph tasks (rows over the n = dim nodes): the group of each variable, in contiguous runs;
-    # a group of n rows is an n x n matrix, a one-row group a vector over the nodes. Read by the
-    # size-agnostic graph denoiser; other denoisers ignore it.
+    # Graph tasks (rows over the n = dim nodes) and square-matrix tasks (low-rank completion):
+    # the group of each variable, in contiguous runs; a group of n rows is an n x n matrix, a
+    # one-row group a vector over the nodes. Read by the size-agnostic graph denoiser; other
+    # denoisers ignore it.
     graph: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
