@@ -72,8 +72,10 @@ def test_pipeline_candidates_multiply_the_work_and_keep_one_sample_per_condition
     with pytest.raises(ConfigError, match=r"no uncertainty head.*sample\.combine=mean"):
         no_head.sample(2, "fixed", steps=2)
     no_head.cfg.sample.combine = "median"
-    with pytest.raises(ConfigError, match=r"combine must be 'best' or 'mean', got 'median'"):
+    with pytest.raises(ConfigError, match=r"combine must be one of \['best', 'mean'\], got 'med"):
         no_head.sample(2, "fixed", steps=2)
+    with pytest.raises(ConfigError, match=r"combine must be one of .*, got 'median'"):
+        load_config("sudoku", ["sample.combine=median"])  # before any training starts
 
 
 def test_mean_of_averages_each_group_of_candidates():

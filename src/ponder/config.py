@@ -22,6 +22,8 @@ from ponder.nets.mlp import MLPConfig
 from ponder.nets.transformer import TransformerConfig
 from ponder.nets.unet import UNetConfig
 
+COMBINE = ("best", "mean")  # how sample.candidates > 1 become one answer (SampleConfig.combine)
+
 
 class ConfigError(ValueError):
     """A preset, key or value that does not fit the configuration."""
@@ -101,7 +103,7 @@ class SampleConfig:
     # best: the candidate the model is surest of (needs an uncertainty head); mean: their
     # average (a Monte Carlo posterior mean, what an MSE metric rewards; on discrete tasks
     # snapped to the nearest code, i.e. a vote per variable)
-    combine: str = "best"
+    combine: str = "best"  # one of COMBINE
     # > 0: one-hot tasks draw each finished variable from the model's marginal instead of
     # taking its argmax (diverse candidates where the model must guess); 0 = argmax
     commit_temperature: float = 0.0
@@ -260,4 +262,8 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     from ponder.build import build_schedule  # ponder.build imports this module
 
     build_schedule(cfg.sample)  # ConfigError naming a bad schedule or parameter
+    if cfg.sample.combine not in COMBINE:
+        raise ConfigError(
+            f"sample.combine must be one of {list(COMBINE)}, got {cfg.sample.combine!r}"
+        )
     return cfg
