@@ -64,26 +64,24 @@ def main() -> None:
     for split in ("same", "harder"):
         batch = test_set(task, split, args.num_samples)
         observed = batch.extra["observed"]
+        given = batch.answer * observed  # the observed values, zero elsewhere: copy-observed
         print(
-            f"| {split} | copy observed, zero elsewhere | - | "
-            f"{scored(batch.answer * observed, batch.answer)} | - |"
+            f"| {split} | copy observed, zero elsewhere | - | {scored(given, batch.answer)} | - |"
         )
-        given = batch.answer * observed
         guess = torch.where(observed, batch.answer, c * cubic(given, observed))
         print(
             f"| {split} | c R_o R_o^T R_o / v, c = {c:.4g} fitted on training draws | - | "
             f"{scored(guess, batch.answer)} | - |"
         )
-        priors = {"training prior (d = 20)": task.divisor("train")}
-        if task.divisor(split) != task.divisor("train"):
-            priors[f"the split's own prior (d = {task.divisor(split):g}, oracle)"] = task.divisor(
-                split
-            )
+        train_d, split_d = task.divisor("train"), task.divisor(split)
+        priors = {f"training prior (d = {train_d:g})": train_d}
+        if split_d != train_d:
+            priors[f"the split's own prior (d = {split_d:g}, oracle)"] = split_d
         for name, divisor in priors.items():
             for sweeps in args.sweeps:
                 began = time.perf_counter()
                 mean, draw = posterior_mean_and_sample(
-                    batch.answer * observed,
+                    given,
                     observed,
                     divisor,
                     rank=task.rank,

@@ -12,7 +12,7 @@ from torch import Tensor
 from ponder.build import build_guidance, build_model, build_schedule, build_task
 from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best, mean_of
 from ponder.checkpoint import load_tensors, unprefixed
-from ponder.config import COMBINE, ConfigError, RunConfig
+from ponder.config import ConfigError, RunConfig, check_combine
 from ponder.distributed import gather_chunks, rank_and_world
 from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
@@ -119,9 +119,8 @@ class Pipeline:
         k = s.candidates
         if k < 1:
             raise ConfigError(f"sample.candidates must be >= 1, got {k}")
-        if s.combine not in COMBINE:  # load_config checks it too; a RunConfig may be built
-            raise ConfigError(f"sample.combine must be one of {list(COMBINE)}, got {s.combine!r}")
-        best = k > 1 and s.combine == "best"
+        # load_config checked it already; a RunConfig built or changed in code was not
+        best = k > 1 and check_combine(s.combine) == "best"
         if best and not self.model.has_uncertainty:
             raise ConfigError(
                 "sample.candidates > 1 with sample.combine=best keeps the candidate with the "

@@ -29,6 +29,13 @@ class ConfigError(ValueError):
     """A preset, key or value that does not fit the configuration."""
 
 
+def check_combine(value: str) -> str:
+    """``sample.combine``, or a ConfigError naming it and the accepted values."""
+    if value not in COMBINE:
+        raise ConfigError(f"sample.combine must be one of {list(COMBINE)}, got {value!r}")
+    return value
+
+
 @dataclass
 class ModelConfig:
     denoiser: str = "transformer"  # transformer | unet | mlp | graph
@@ -262,8 +269,5 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     from ponder.build import build_schedule  # ponder.build imports this module
 
     build_schedule(cfg.sample)  # ConfigError naming a bad schedule or parameter
-    if cfg.sample.combine not in COMBINE:
-        raise ConfigError(
-            f"sample.combine must be one of {list(COMBINE)}, got {cfg.sample.combine!r}"
-        )
+    check_combine(cfg.sample.combine)
     return cfg

@@ -90,5 +90,4 @@ def posterior_mean_and_sample(
         if sweep >= burn_in:
             total += scale * (u @ v.mT)
     draw = scale * (u @ v.mT) + noise * torch.randn(r.shape, generator=g)
-    mean = torch.where(observed, values.float(), total / (sweeps - burn_in))
-    return mean, torch.where(observed, values.float(), draw)
+    return torch.where(observed, r, total / (sweeps - burn_in)), torch.where(observed, r, draw)
