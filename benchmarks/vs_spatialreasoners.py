@@ -2,10 +2,14 @@
 
     .venv/bin/python benchmarks/vs_spatialreasoners.py                  # 6 repeats, 2 threads
     .venv/bin/python benchmarks/vs_spatialreasoners.py --repeats 1      # smoke test
+    .venv/bin/python benchmarks/vs_spatialreasoners.py --precision bf16 # both in bf16 autocast
     .venv/bin/python benchmarks/vs_spatialreasoners.py --sr-python /other/venv/bin/python
 
 Both sides: width 384, depth 12, 6 heads, 3x32x32 images as 16 variables of 8x8 pixels, each
-cut into 16 tokens of 12 features (256 tokens), fp32, batch 32, ``--threads`` torch threads.
+cut into 16 tokens of 12 features (256 tokens), batch 32, ``--threads`` torch threads, in fp32
+or (``--precision bf16``) both in bf16 autocast: ponder's ``torch.autocast`` around its loss and
+sampler, spatialreasoners' Lightning ``precision="bf16-mixed"`` and the same autocast around its
+sampler.
 ponder's tokens are 2x2-pixel squares; spatialreasoners' tokenizer groups 4 pixels of a column
 two rows apart instead: same shapes and cost, another grouping.
 ponder's row is ``benchmarks/throughput.py --size dit-s2 --json``; spatialreasoners' row runs
@@ -77,6 +81,8 @@ s = json.loads(sys.argv[1])
 torch.set_num_threads(s["threads"])
 torch.manual_seed(0)
 B, H, WARMUP = s["batch"], s["image"], 2
+BF16 = s["precision"] == "bf16"
+PRECISION = "bf16-mixed" if BF16 else "32-true"
 
 # Images [B, 3, 32, 32] -> variables [B, 16, 192]: 4x4 grid of 8x8 patches, 3*8*8 features.
 mapper = ImageVariableMapper(ImageVariableMapperCfg(variable_patch_size=s["patch"]), (3, H, H))
@@ -126,7 +132,7 @@ clock = Clock()
 batches = DataLoader([batch] * (WARMUP + s["repeats"]), batch_size=None)  # the batch, as is
 with tempfile.TemporaryDirectory() as root:  # Lightning's root dir; it logs nothing
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, precision="32-true", max_steps=WARMUP + s["repeats"],
+        accelerator="cpu", devices=1, precision=PRECISION, max_steps=WARMUP + s["repeats"],
         logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, callbacks=[clock], default_root_dir=root,
     )
@@ -144,7 +150,8 @@ t = torch.ones(B, mapper.num_variables)  # every variable at t = 1 [B, 16]
 
 
 def sample_batch():  # the sampler is a generator; its last item is the finished batch
-    *_, final = sampler(model, z_t=z, t=t)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+        *_, final = sampler(model, z_t=z, t=t)
     return final.z_t  # [B, 16, 192]
 
 
@@ -190,6 +197,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=6, help="timed training steps")
     p.add_argument("--sample-steps", type=int, default=10)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="both sides")
     args = p.parse_args()
     if not Path(args.sr_python).exists():
         sys.exit(
@@ -202,7 +210,7 @@ def main() -> None:
 
     size = SIZES["dit-s2"]
     counts = ["--repeats", str(args.repeats), "--sample-steps", str(args.sample_steps)]
-    counts += ["--threads", str(args.threads)]
+    counts += ["--threads", str(args.threads), "--precision", args.precision]
     print("timing ponder ...", file=sys.stderr)
     ponder = run(
         [sys.executable, str(HERE / "throughput.py"), "--size", "dit-s2", "--json", *counts],
@@ -214,12 +222,13 @@ def main() -> None:
         "threads": args.threads,
         "repeats": args.repeats,
         "sample_steps": args.sample_steps,
+        "precision": args.precision,
     }
     print(f"timing spatialreasoners under {args.sr_python} ...", file=sys.stderr)
     sr = run([args.sr_python, "-c", SR_SNIPPET, json.dumps(settings)], "spatialreasoners")
 
     print(
-        f"DiT-S/2-like, fp32, batch {size['batch']}, {args.threads} threads, "
+        f"DiT-S/2-like, {args.precision}, batch {size['batch']}, {args.threads} threads, "
         f"{args.repeats} timed training steps, {args.sample_steps} sampling steps\n"
     )
     print(

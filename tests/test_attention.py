@@ -17,6 +17,15 @@ def test_fp32_is_the_fused_kernel():
     assert torch.equal(attention(q, k, v), F.scaled_dot_product_attention(q, k, v))
 
 
+def test_bf16_forward_only_is_the_fused_kernel():
+    # nothing to differentiate (sampling): the fused forward is as fast or faster
+    q, k, v = _qkv(torch.bfloat16)
+    assert torch.equal(attention(q, k, v), F.scaled_dot_product_attention(q, k, v))
+    q.requires_grad_()
+    with torch.no_grad():
+        assert torch.equal(attention(q, k, v), F.scaled_dot_product_attention(q, k, v))
+
+
 def test_cpu_bf16_path_matches_fp32_attention_within_bf16_rounding():
     q, k, v = _qkv(torch.bfloat16, requires_grad=True)
     out = attention(q, k, v)

@@ -74,3 +74,21 @@ def test_bad_schedule_parameters_stop_before_training():
         load_config("sudoku", ["sample.schedule_params.bogus=2"])
     with pytest.raises(ConfigError, match="steps must be >= 1, got -3"):
         load_config("sudoku", ["sample.schedule_params.steps=-3"])
+
+
+def test_gelu_key_new_runs_exact_old_runs_keep_tanh(tmp_path):
+    import yaml
+
+    from ponder.rundir import RunDir
+
+    cfg = load_config("even_pixels")
+    assert cfg.model.transformer.gelu == "exact"
+    with pytest.raises(ConfigError, match="gelu must be one of"):
+        load_config("even_pixels", ["model.transformer.gelu=erf"])
+    run = RunDir(tmp_path)
+    run.write_config(cfg)
+    assert run.read_config().model.transformer.gelu == "exact"
+    saved = yaml.safe_load(run.config_path.read_text())
+    del saved["model"]["transformer"]["gelu"]  # a run saved before the key existed
+    run.config_path.write_text(yaml.safe_dump(saved))
+    assert run.read_config().model.transformer.gelu == "tanh"

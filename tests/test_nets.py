@@ -52,6 +52,44 @@ def test_transformer_with_several_tokens_per_variable():
     assert out.mean.shape == (2, 4, 16) and out.logvar.shape == (2, 4)
 
 
+def _per_token_block(block, x, cond_tokens):
+    """A block written with one adaLN projection per token (the formula before it ran once per
+    variable): ``x, cond_tokens [B, T, W]``."""
+    b, t, w = x.shape
+    shift1, scale1, gate1, shift2, scale2, gate2 = block.ada(cond_tokens).chunk(6, dim=-1)
+    h = block.norm1(x) * (1 + scale1) + shift1
+    qkv = block.qkv(h).view(b, t, 3, block.heads, w // block.heads).permute(2, 0, 3, 1, 4)
+    attn = torch.nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+    x = x + gate1 * block.proj(attn.transpose(1, 2).reshape(b, t, w))
+    return x + gate2 * block.mlp(block.norm2(x) * (1 + scale2) + shift2)
+
+
+def test_adaln_once_per_variable_equals_once_per_token():
+    layout = PatchMapper(1, 8, 8, 4).layout()
+    net = TransformerDenoiser(
+        layout, TransformerConfig(width=16, depth=1, heads=2, tokens_per_variable=4)
+    ).double()
+    perturb(net)
+    block = net.blocks[0]
+    x, cond = torch.randn(3, 16, 16, dtype=torch.float64), torch.randn(3, 4, 16).double()
+    cond.requires_grad_()
+    out = block(x, cond)  # cond [B, N, W] broadcast over each variable's 4 tokens
+    ref = _per_token_block(block, x, cond.repeat_interleave(4, dim=1))
+    assert torch.allclose(out, ref, atol=1e-12)
+    (grad,) = torch.autograd.grad(out.pow(2).sum(), cond)
+    (ref_grad,) = torch.autograd.grad(ref.pow(2).sum(), cond)
+    assert torch.allclose(grad, ref_grad, atol=1e-10)
+
+
+def test_gelu_choice():
+    layout = VariableLayout(4, 6)
+    for gelu, approximate in (("exact", "none"), ("tanh", "tanh")):
+        net = TransformerDenoiser(layout, TransformerConfig(width=16, heads=2, gelu=gelu))
+        assert net.blocks[0].mlp[1].approximate == approximate
+    with pytest.raises(ValueError, match="gelu must be one of \\['exact', 'tanh'\\], got 'relu'"):
+        TransformerConfig(gelu="relu")
+
+
 def test_bad_transformer_settings():
     layout = VariableLayout(4, 6)
     with pytest.raises(ValueError, match="width 30 is not divisible by heads 4"):

@@ -53,7 +53,11 @@ class RunDir:
             raise FileNotFoundError(
                 f"{self.path} is not a ponder run: {self.config_path} does not exist"
             )
-        return run_config_from_dict(yaml.safe_load(self.config_path.read_text()))
+        data = yaml.safe_load(self.config_path.read_text())
+        transformer = (data.get("model") or {}).get("transformer")
+        if isinstance(transformer, dict):  # saved before the key existed: trained with tanh
+            transformer.setdefault("gelu", "tanh")
+        return run_config_from_dict(data)
 
     def checkpoint_path(self, step: int) -> Path:
         return self.checkpoints / f"step_{step:07d}.safetensors"
