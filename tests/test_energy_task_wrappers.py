@@ -190,6 +190,18 @@ def _tiny(overrides: dict) -> dict:
             "connectivity_energy",
             {
                 "task.nodes": 5,
+                "task.train_nodes": [4, 6],
+                "model.graph.width": 16,
+                "model.graph.depth": 2,
+            },
+            "accuracy",
+        ),
+        (
+            "connectivity_energy",
+            {
+                "task.nodes": 5,
+                "task.train_nodes": [],
+                "model.denoiser": "transformer",
                 "model.transformer.width": 32,
                 "model.transformer.depth": 1,
                 "model.transformer.heads": 2,
@@ -205,8 +217,10 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
     # kernels have no double backward, so the transformer needs the math kernel here.
     with sdpa_kernel(SDPBackend.MATH):
         run = ponder.train(preset, out=tmp_path / "r", **_tiny(overrides))
-    result = ponder.load(run, device="cpu").evaluate(8)
-    assert result.nfe == 10 * (1 + 1 + 5)  # 10 levels: predict, initial gradient, 5 inner steps
+    pipe = ponder.load(run, device="cpu")
+    result = pipe.evaluate(8)
+    inner = pipe.cfg.sample.energy_steps  # the preset's T (5 low-rank, 1 connectivity)
+    assert result.nfe == 10 * (1 + 1 + inner)  # 10 levels: predict, initial gradient, T steps
     assert math.isfinite(result.metrics[metric]) and len(result.metrics) == 3
     pipe = ponder.load(run, device="cpu")
     pipe.cfg.sample.energy_steps = 0  # jump to the clamped clean estimate only: one call a level

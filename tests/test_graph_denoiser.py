@@ -80,7 +80,10 @@ def test_the_harder_split_is_served_to_the_graph_denoiser_only(name, nodes):
     net = build_model(cfg, task.layout).net
     result = Pipeline(cfg, net.state_dict(), step=0, device="cpu").evaluate(4)
     assert 0 <= result.metrics[task.metric] <= 1
-    cfg = load_config(preset, [*SMALL, *over, "model.transformer.width=16"])
+    shipped = load_config(preset)  # the preset is the configuration that reads every split
+    assert shipped.model.denoiser == "graph" and len(shipped.task.train_nodes) == 2
+    row_net = ["model.denoiser=transformer", "task.train_nodes=[]", "model.transformer.width=16"]
+    cfg = load_config(preset, [*SMALL, *over, *row_net])
     net = build_model(cfg, build_task(cfg).layout).net
     rows = batch.x.shape[1]
     with pytest.raises(ConfigError, match=rf"variables \[{rows}, {nodes}\].*denoiser=graph"):
@@ -117,7 +120,7 @@ def test_train_nodes_draw_a_node_count_per_batch_for_the_graph_denoiser_only(
         message = rf"train_nodes must be \[lo, hi\] with {lowest} <= lo.*got "
         with pytest.raises(ConfigError, match=message + re.escape(str(list(bad)))):
             build_task(load_config(preset, [f"task.train_nodes={list(bad)}"]))
-    cfg = load_config(preset, [f"task.train_nodes={list(sizes)}"])
+    cfg = load_config(preset, [f"task.train_nodes={list(sizes)}", "model.denoiser=transformer"])
     with pytest.raises(ConfigError, match=r"only a size-agnostic denoiser.*'transformer'"):
         build_model(cfg, build_task(cfg).layout)
 
