@@ -14,7 +14,9 @@ with other work slows all three alike:
 - ``energy, two passes``: the same loss written out as before 2026-12-02, E evaluated again
   on [y+, y-] (kept here to measure what reading E(y+) off the denoising pass saves).
 
-Prints a Markdown table with the machine's description. Not a test: timings vary with load.
+``--precision bf16`` runs all three under bf16 autocast, as ``train.precision=bf16-mixed`` does
+(the double backward included). Prints a Markdown table with the machine's description. Not a
+test: timings vary with load.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("preset")
     parser.add_argument("overrides", nargs="*")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args(argv)
     cfg = load_config(args.preset, args.overrides)
     task = build_task(cfg)
@@ -75,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     for repeat in range(args.repeats + 1):  # the first round warms up
         for name, loss in losses.items():
             start = time.perf_counter()
-            loss().backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                value = loss()
+            value.backward()
             model.zero_grad(set_to_none=True)
             if repeat:
                 times[name].append(time.perf_counter() - start)
     median = {name: statistics.median(v) for name, v in times.items()}
     setup = f"{args.preset} {' '.join(args.overrides)}".strip()
-    print(f"{setup}; {describe_cpu()}; batch {list(x.shape)}")
+    print(f"{setup}; {describe_cpu()}; {args.precision}; batch {list(x.shape)}")
     print("\n| loss | median s | x plain |\n|---|---|---|")
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.3f} | {seconds / median['plain']:.2f} |")
