@@ -35,6 +35,20 @@ def test_unknown_preset_and_key_exit_2_and_write_nothing(tmp_path, capsys):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_resume_takes_overrides_without_a_preset(trained, tmp_path, capsys):
+    # README: `ponder train --resume --out RUN train.steps=N`; the first override once landed
+    # in the preset slot and was refused
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    assert main(["train", "--resume", "--out", str(run), "train.steps=5", "train.log_every=1"]) == 0
+    assert "trained:" in capsys.readouterr().out
+    assert (run / "checkpoints" / "step_0000005.safetensors").exists()
+    assert main(["train", "train.steps=5", "--out", str(tmp_path / "x")]) == 2
+    assert "expected a preset name before the overrides" in capsys.readouterr().err
+
+
 def test_missing_run_is_a_clear_error(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope")]) == 1
     assert "is not a ponder run" in capsys.readouterr().err

@@ -64,13 +64,17 @@ def cmd_presets(args) -> int:
 def cmd_train(args) -> int:
     from ponder.config import ConfigError
 
-    if args.preset is None and not args.resume:
+    preset, overrides = args.preset, list(args.overrides)
+    if preset is None and not args.resume:
         raise ConfigError("name a preset (see `ponder presets`) or pass --resume")
-    if args.preset is not None and "=" in args.preset:
-        raise ConfigError(f"expected a preset name before the overrides, got {args.preset!r}")
+    if preset is not None and "=" in preset:
+        if not args.resume:
+            raise ConfigError(f"expected a preset name before the overrides, got {preset!r}")
+        # --resume takes the run's saved config: its first override lands in the preset slot
+        preset, overrides = None, [preset, *overrides]
     from ponder.training import train
 
-    path = train(args.preset, args.out, args.overrides, resume=args.resume, force=args.force)
+    path = train(preset, args.out, overrides, resume=args.resume, force=args.force)
     print(f"trained: {path}")
     return 0
 
