@@ -73,7 +73,7 @@ def test_adaln_once_per_variable_equals_once_per_token():
     block = net.blocks[0]
     x, cond = torch.randn(3, 16, 16, dtype=torch.float64), torch.randn(3, 4, 16).double()
     cond.requires_grad_()
-    out = block(x, cond)  # cond [B, N, W] broadcast over each variable's 4 tokens
+    out = block(x.unflatten(1, (4, 4)), cond).flatten(1, 2)  # tokens as [B, N, k, W]
     ref = _per_token_block(block, x, cond.repeat_interleave(4, dim=1))
     assert torch.allclose(out, ref, atol=1e-12)
     (grad,) = torch.autograd.grad(out.pow(2).sum(), cond)

@@ -46,12 +46,6 @@ def _modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:
     return x * (1 + scale) + shift
 
 
-def _by_variable(tokens: Tensor, n: int) -> Tensor:
-    """``[B, N*k, W] -> [B, N, k, W]``: a variable's k tokens side by side (a view)."""
-    b, t, w = tokens.shape
-    return tokens.view(b, n, t // n, w)
-
-
 class Block(nn.Module):
     """Pre-norm attention + MLP, each modulated by adaLN-Zero from its variable's noise level.
 
@@ -78,18 +72,14 @@ class Block(nn.Module):
         nn.init.zeros_(self.ada[1].bias)
 
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
-        # x: [B, T, W] tokens, T = N*k; cond: [B, N, W], one per variable
-        b, t, w = x.shape
-        n = cond.shape[1]
-        mods = self.ada(cond).unsqueeze(2).chunk(6, dim=-1)  # 6 x [B, N, 1, W]
-        shift1, scale1, gate1, shift2, scale2, gate2 = mods
-        h = _modulate(_by_variable(self.norm1(x), n), shift1, scale1).view(b, t, w)
-        qkv = self.qkv(h).view(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
-        attn = attention(qkv[0], qkv[1], qkv[2])  # [B, H, T, W/H]
-        update = self.proj(attn.transpose(1, 2).reshape(b, t, w))
-        x = x + (gate1 * _by_variable(update, n)).view(b, t, w)
-        h = _modulate(_by_variable(self.norm2(x), n), shift2, scale2).view(b, t, w)
-        return x + (gate2 * _by_variable(self.mlp(h), n)).view(b, t, w)
+        # x: [B, N, k, W], a variable's k tokens side by side; cond: [B, N, W], one per variable
+        b, n, k, w = x.shape
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(cond).unsqueeze(2).chunk(6, -1)
+        h = _modulate(self.norm1(x), shift1, scale1)  # [B, N, 1, W] broadcast over the k tokens
+        qkv = self.qkv(h).view(b, n * k, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        attn = attention(qkv[0], qkv[1], qkv[2])  # [B, H, N*k, W/H]: every token sees all
+        x = x + gate1 * self.proj(attn.transpose(1, 2).reshape(b, n, k, w))
+        return x + gate2 * self.mlp(_modulate(self.norm2(x), shift2, scale2))
 
 
 class TransformerDenoiser(nn.Module):
@@ -139,11 +129,11 @@ class TransformerDenoiser(nn.Module):
             per_variable = per_variable + self.label(label)[:, None, :]
         for name, table in self.structure.items():
             tokens = tokens + table(getattr(self, f"ids_{name}")).repeat_interleave(k, 0)
-        tokens = tokens + self.position
+        tokens = (tokens + self.position).unflatten(1, (n, k))  # [B, N*k, W] -> [B, N, k, W]
         for block in self.blocks:
             tokens = block(tokens, per_variable)
         shift, scale = self.ada_out(per_variable).unsqueeze(2).chunk(2, dim=-1)  # [B, N, 1, W]
-        h = _modulate(_by_variable(self.norm_out(tokens), n), shift, scale).flatten(1, 2)
+        h = _modulate(self.norm_out(tokens), shift, scale).flatten(1, 2)  # [B, N*k, W]
         mean = self.split.from_tokens(self.out(h), n)  # [B, N*k, d] -> [B, N, D]
         logvar = None
         if self.logvar_head is not None:
