@@ -140,6 +140,7 @@ def run(args: argparse.Namespace, size: dict) -> dict:
         "batch": batch,
         "train_samples_s": batch / step_s,
         "sample_samples_s": batch / sample_s,
+        "forward_GFLOP": flops / 1e9,  # one sample's forward pass
         "train_GFLOPs": 3 * flops * batch / step_s / 1e9,
         "peak_GFLOPs": peak / 1e9,
         "mfu": 3 * flops * batch / step_s / peak,

@@ -20,6 +20,10 @@ PyTorch Lightning ``Trainer`` with AdamW, and sampled with its ``ScheduledInfere
 on the ``fixed`` schedule. Warm-up and timed counts are throughput.py's: 2 warm-up training
 steps then ``--repeats`` timed; 1 warm-up sampling batch then max(1, repeats // 3) timed.
 The two runs take turns, never overlapping. Prints one Markdown table with the ratios.
+Each row also states its work, the matmul FLOPs of one sample's forward pass as torch's
+FlopCounterMode counts them (spatialreasoners': over one whole sampling batch, every network call
+of the schedule), and the training step's model FLOP utilisation: 3x that work per trained
+sample against a 2048^3 matmul in the same precision, measured in the same process.
 
 spatialreasoners 1.0.5 needs torchvision and torchaudio, which do not import beside ponder's
 torch, so it lives in a venv of its own (about 7.5 GB on x86_64; torch 2.9.1 from PyPI there is
@@ -161,7 +165,25 @@ start = time.perf_counter()
 for _ in range(sample_repeats):
     sample_batch()
 sample_s = (time.perf_counter() - start) / sample_repeats
+
+# The work: matmul FLOPs of one sample's forward pass, counted by torch over a whole sampling
+# batch (every network call of the schedule), as ponder's row counts its own.
+from torch.utils.flop_counter import FlopCounterMode
+
+with FlopCounterMode(display=False) as counter:
+    sample_batch()
+forward_flops = counter.get_total_flops() / (B * s["sample_steps"])
+peak_n = 2048
+a = torch.randn(peak_n, peak_n, dtype=torch.bfloat16 if BF16 else torch.float32)
+a @ a
+start = time.perf_counter()
+for _ in range(5):
+    a @ a
+peak = 2 * peak_n**3 * 5 / (time.perf_counter() - start)
 print(json.dumps({
+    "forward_GFLOP": forward_flops / 1e9,
+    "peak_GFLOPs": peak / 1e9,
+    "mfu": 3 * forward_flops * B / step_s / peak,
     "params_M": sum(p.numel() for p in model.denoiser.parameters()) / 1e6,
     "tokens": mapper.num_variables * s["split"] ** 2,
     "batch": B,
@@ -232,10 +254,10 @@ def main() -> None:
         f"{args.repeats} timed training steps, {args.sample_steps} sampling steps\n"
     )
     print(
-        "| package | torch | params (M) | tokens | train samples/s | "
-        f"sampled images/s ({args.sample_steps} steps) |"
+        "| package | torch | params (M) | tokens | forward GFLOP per sample | train samples/s | "
+        f"sampled images/s ({args.sample_steps} steps) | matmul peak GFLOP/s | train MFU |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = [
         ("ponder", torch.__version__, ponder),
         (f"spatialreasoners {sr['spatialreasoners']}", sr["torch"], sr),
@@ -243,11 +265,16 @@ def main() -> None:
     for name, version, r in rows:
         print(
             f"| {name} | {version} | {r['params_M']:.2f} | {r['tokens']} | "
-            f"{r['train_samples_s']:.2f} | {r['sample_samples_s']:.2f} |"
+            f"{r['forward_GFLOP']:.2f} | {r['train_samples_s']:.2f} | "
+            f"{r['sample_samples_s']:.2f} | {r['peak_GFLOPs']:.0f} | {r['mfu']:.0%} |"
         )
     train_ratio = ponder["train_samples_s"] / sr["train_samples_s"]
     sample_ratio = ponder["sample_samples_s"] / sr["sample_samples_s"]
-    print(f"| ponder / spatialreasoners | | | | {train_ratio:.2f}x | {sample_ratio:.2f}x |")
+    work_ratio = ponder["forward_GFLOP"] / sr["forward_GFLOP"]
+    print(
+        f"| ponder / spatialreasoners | | | | {work_ratio:.2f}x | {train_ratio:.2f}x | "
+        f"{sample_ratio:.2f}x | | |"
+    )
 
 
 if __name__ == "__main__":
