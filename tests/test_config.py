@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from ponder.config import (
@@ -92,3 +94,26 @@ def test_gelu_key_new_runs_exact_old_runs_keep_tanh(tmp_path):
     del saved["model"]["transformer"]["gelu"]  # a run saved before the key existed
     run.config_path.write_text(yaml.safe_dump(saved))
     assert run.read_config().model.transformer.gelu == "tanh"
+
+
+def test_learning_rate_warms_up_then_holds_or_follows_a_cosine_to_zero():
+    constant = load_config("even_pixels", ["train.steps=1100", "train.warmup_steps=100"]).train
+    cosine = load_config(
+        "even_pixels", ["train.steps=1100", "train.warmup_steps=100", "train.lr_decay=cosine"]
+    ).train
+    lr = constant.lr
+    for t in (constant, cosine):  # the same linear warm-up: step s runs at lr (s + 1) / 100
+        assert t.lr_at(0) == pytest.approx(lr / 100) and t.lr_at(99) == pytest.approx(lr)
+    assert constant.lr_at(100) == constant.lr_at(1099) == lr
+    assert cosine.lr_at(100) == pytest.approx(lr)
+    assert cosine.lr_at(600) == pytest.approx(lr / 2)  # half way through the decay
+    assert cosine.lr_at(1100) == cosine.lr_at(5000) == pytest.approx(0.0, abs=1e-15)
+    after = [cosine.lr_at(s) for s in range(100, 1100)]
+    assert all(a > b for a, b in itertools.pairwise(after))
+
+
+def test_an_unknown_lr_decay_names_the_accepted_ones():
+    with pytest.raises(
+        ConfigError, match=r"lr_decay must be one of \['constant', 'cosine'\], got 'cos'"
+    ):
+        load_config("even_pixels", ["train.lr_decay=cos"])

@@ -118,3 +118,17 @@ def test_compile_is_refused_for_energy_models_before_the_run_folder_is_touched(t
     with pytest.raises(ConfigError, match=r"train\.compile=true does not apply to energy models"):
         train("inverse_energy", tmp_path / "r", ["train.compile=true"], force=True)
     assert earlier.read_text() == "an earlier checkpoint"
+
+
+def test_the_logged_learning_rate_is_the_configured_schedule(tmp_path):
+    from ponder.training import train
+
+    run = RunDir(
+        train("even_pixels", tmp_path / "r", [*TINY, "train.steps=12", "train.lr_decay=cosine"])
+    )
+    cfg = run.read_config().train
+    logged = [(r["step"], r["lr"]) for r in run.read_log()]
+    assert [s for s, _ in logged] == list(range(12))
+    for step, lr in logged:
+        assert lr == pytest.approx(cfg.lr_at(step))
+    assert logged[-1][1] < 0.06 * cfg.lr  # the cosine has nearly reached 0 at the last step

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +24,7 @@ from ponder.nets.transformer import TransformerConfig
 from ponder.nets.unet import UNetConfig
 
 COMBINE = ("best", "mean")  # how sample.candidates > 1 become one answer (SampleConfig.combine)
+LR_DECAYS = ("constant", "cosine")  # the learning rate after warm-up (TrainConfig.lr_decay)
 
 
 class ConfigError(ValueError):
@@ -60,6 +62,9 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 3e-4
     warmup_steps: int = 100
+    # after warm-up: constant, or cosine from lr down to 0 at train.steps (a resume that raises
+    # train.steps stretches the rest of the curve; the steps already taken keep theirs)
+    lr_decay: str = "constant"
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -83,6 +88,19 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes generating batches ahead
     wandb: bool = False  # log to Weights & Biases (only when installed)
     progress: bool = True
+
+    def __post_init__(self):
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {list(LR_DECAYS)}, got {self.lr_decay!r}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimizer step ``step`` (0-based): linear warm-up, then decay."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.lr_decay == "cosine":
+            progress = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.lr
 
 
 @dataclass

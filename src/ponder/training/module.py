@@ -50,8 +50,7 @@ class DenoisingModule(L.LightningModule):
         return getattr(self.model.net, "_orig_mod", self.model.net)
 
     def lr_at(self, step: int) -> float:
-        t = self.cfg.train
-        return t.lr * min(1.0, (step + 1) / max(1, t.warmup_steps))
+        return self.cfg.train.lr_at(step)
 
     def configure_optimizers(self):
         t = self.cfg.train
