@@ -53,7 +53,10 @@ def test_energy_preset_trains_and_samples_with_descent(tmp_path):
     run = ponder.train(
         "addition_energy",
         out=tmp_path / "r",
-        **{k.split("=")[0].replace(".", "__"): v for k, v in (o.split("=") for o in SMALL)},
+        **{
+            k.split("=")[0].replace(".", "__"): v
+            for k, v in (o.split("=") for o in [*SMALL, "sample.energy_steps=5"])
+        },
     )
     rows = RunDir(run).read_log()
     assert all(r["contrastive"] >= 0 for r in rows)
