@@ -236,6 +236,23 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
         assert torch.equal(answer[mask > 0.5], values[mask > 0.5])
 
 
+def test_low_rank_scale_changes_what_the_model_sees_not_the_metric():
+    plain, scaled = make("low_rank_completion"), make("low_rank_completion", scale=5.35)
+    a, b = plain.test_batch(50, 0), scaled.test_batch(50, 0)
+    assert torch.allclose(b.x[:, :20], 5.35 * a.x[:, :20])  # observed values
+    assert torch.equal(b.x[:, 20:40], a.x[:, 20:40])  # the mask is not scaled
+    assert torch.allclose(b.x[:, 40:], 5.35 * a.x[:, 40:])  # R
+    assert b.x[:, 40:].var().item() == pytest.approx(1.0, rel=0.1)  # unit variance, as said
+    assert scaled.data_range == pytest.approx(tuple(5.35 * v for v in plain.data_range))
+    wrong = a.x.clone()
+    wrong[:, 40:] += 0.1  # the same answer, off by 0.1 in R's units
+    scaled_wrong = b.x.clone()
+    scaled_wrong[:, 40:] += 0.535
+    assert scaled.evaluate(scaled_wrong, b) == pytest.approx(plain.evaluate(wrong, a), rel=1e-5)
+    with pytest.raises(ValueError, match="scale must be > 0, got 0"):
+        make("low_rank_completion", scale=0.0)
+
+
 def test_low_rank_impose_sets_only_the_observed_entries():
     task = TASKS["low_rank_completion"](TASKS["low_rank_completion"].Config(size=5))
     batch = task.test_batch(4, 0)

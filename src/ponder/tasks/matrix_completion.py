@@ -34,6 +34,11 @@ class LowRankCompletionConfig:
     name: str = "low_rank_completion"
     size: int = 20
     test_split: str = "same"  # same | harder
+    # the model sees the observed values and R times this; its answers are divided back before
+    # any metric. R's training entries have variance 0.035: scale 5.35 brings them to 1, the
+    # noise's scale (the graph regressor learns nothing past copy-observed at 1, and meets
+    # both targets at 5.35: RESULTS 2026-12-06)
+    scale: float = 1.0
 
 
 class LowRankCompletionTask(GeneratedTask):
@@ -49,19 +54,22 @@ class LowRankCompletionTask(GeneratedTask):
             )
         if config.size < 1:
             raise ValueError(f"size must be >= 1, got {config.size}")
+        if not config.scale > 0:
+            raise ValueError(f"scale must be > 0, got {config.scale}")
         self.config = config
         self.energy_task = LowRankCompletion(size=config.size)
         n = config.size
         parts = (0,) * n + (1,) * n + (2,) * n  # three n x n matrices: values, mask, R
         self.layout = VariableLayout(3 * n, n, structure={"part": parts}, graph=parts)
-        self.data_range = self.energy_task.spec(config.test_split).data_range
+        lo, hi = self.energy_task.spec(config.test_split).data_range
+        self.data_range = (lo * config.scale, hi * config.scale)  # in the model's units
 
     # ------------------------------------------------------------------ data
 
     def to_batch(self, energy_batch: EnergyBatch) -> Batch:
-        n = self.config.size
-        values_and_mask = energy_batch.condition.flatten(1, 2)  # [B, 2, n, n] -> [B, 2n, n]
-        x = torch.cat([values_and_mask, energy_batch.answer], dim=1)  # [B, 3n, n]
+        n, scale = self.config.size, self.config.scale
+        values, mask = energy_batch.condition.unbind(1)  # [B, n, n] each
+        x = torch.cat([values * scale, mask, energy_batch.answer * scale], dim=1)  # [B, 3n, n]
         known = torch.zeros(x.shape[:2], dtype=torch.bool)
         known[:, : 2 * n] = True
         return Batch(x, known)
@@ -74,8 +82,10 @@ class LowRankCompletionTask(GeneratedTask):
                 f"low_rank_completion of size {n} takes variables [B, {3 * n}, {n}], got "
                 f"{list(x.shape)}"
             )
-        condition = x[:, : 2 * n].unflatten(1, (2, n))  # [B, 2, n, n]
-        return EnergyBatch(condition, x[:, 2 * n :], {"observed": condition[:, 1] > 0.5})
+        scale = self.config.scale
+        values, mask, answer = x.unflatten(1, (3, n)).unbind(1)  # [B, n, n] each
+        condition = torch.stack([values / scale, mask], dim=1)  # [B, 2, n, n]
+        return EnergyBatch(condition, answer / scale, {"observed": mask > 0.5})
 
     def impose(self, x0: Tensor, x_known: Tensor) -> Tensor:
         """The clean estimate ``x0 [B, 3n, n]`` with R's observed entries set to their observed
