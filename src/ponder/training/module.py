@@ -49,13 +49,10 @@ class DenoisingModule(L.LightningModule):
         """The denoiser without a torch.compile wrapper (its state dict has plain keys)."""
         return getattr(self.model.net, "_orig_mod", self.model.net)
 
-    def lr_at(self, step: int) -> float:
-        return self.cfg.train.lr_at(step)
-
     def configure_optimizers(self):
         t = self.cfg.train
         optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.lr_at(self.step), weight_decay=t.weight_decay
+            self.model.parameters(), lr=t.lr_at(self.step), weight_decay=t.weight_decay
         )
         if self.resume_optimizer is not None:
             optimizer.load_state_dict(self.resume_optimizer)
@@ -63,8 +60,9 @@ class DenoisingModule(L.LightningModule):
 
     def training_step(self, batch: TrainBatch, batch_idx):
         t = self.cfg.train
+        lr = t.lr_at(self.step)
         for group in self.optimizers().optimizer.param_groups:
-            group["lr"] = self.lr_at(self.step)
+            group["lr"] = lr
         parts = self.model.loss(
             batch.x, batch.noise, batch.label, self.cfg.model.uncertainty_weight, batch.x_negative
         )
@@ -87,7 +85,7 @@ class DenoisingModule(L.LightningModule):
                     "mean": mean,
                     "nll": nll,
                     "contrastive": contrastive,
-                    "lr": self.lr_at(self.step),
+                    "lr": lr,
                 },
             )
         return parts.total
