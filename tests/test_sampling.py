@@ -267,3 +267,26 @@ def test_clip_prediction_clamps_x0_and_keeps_z_on_its_line():
     rebuilt = a * clipped.x0 + b * clipped.eps  # z = a x0 + b eps still holds where b > 0
     assert torch.allclose(rebuilt[moving], z[moving], atol=1e-5)
     assert torch.equal(clipped.eps[~moving], eps[~moving])  # t = 0: eps is left alone
+
+
+def test_refine_only_touches_the_variables_that_moved():
+    """Raster order, one variable per step, a refine that would set everything to 5: after
+    step k only variables 0..k hold 5; the unstarted ones keep their starting noise (energy
+    descent's jump must not replace a variable a sequential schedule has not started)."""
+    states = []
+    x_known = torch.zeros(1, 3, 2)
+    known = torch.zeros(1, 3, dtype=torch.bool)
+    sample(
+        lambda z, t: Prediction(torch.zeros_like(z), z),
+        RectifiedFlow(),
+        make_schedule("raster", steps=3),
+        x_known,
+        known,
+        torch.Generator().manual_seed(0),
+        callback=lambda state: states.append(state.z.clone()),
+        refine=lambda z, t_next, x0, known, x_known: torch.full_like(z, 5.0),
+    )
+    noise = torch.randn(1, 3, 2, generator=torch.Generator().manual_seed(0))
+    for k, z in enumerate(states):
+        assert (z[0, : k + 1] == 5).all()
+        assert torch.equal(z[0, k + 1 :], noise[0, k + 1 :])

@@ -12,7 +12,7 @@ from torch import Tensor
 from ponder.build import build_guidance, build_model, build_schedule, build_task
 from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best, mean_of
 from ponder.checkpoint import load_tensors, unprefixed
-from ponder.config import ConfigError, RunConfig, check_combine
+from ponder.config import COMBINE, ConfigError, RunConfig, check_choice
 from ponder.distributed import gather_chunks, rank_and_world
 from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
@@ -21,6 +21,7 @@ from ponder.sampling import (
     chain_refiners,
     clip_prediction,
     draw_finished,
+    marginal_logvar,
     project_finished,
     replace_x0,
 )
@@ -91,10 +92,13 @@ class Pipeline:
         """Generate for ``num_samples`` fixed test conditions (or the ``conditions`` given)."""
         s = self.sample_config(schedule, **schedule_params)
         sched = build_schedule(s)
-        if sched.needs_uncertainty and not self.model.has_uncertainty:
+        marginal = self.check_uncertainty_source(s)
+        has_uncertainty = marginal or self.model.has_uncertainty
+        if sched.needs_uncertainty and not has_uncertainty:
             raise ConfigError(
                 f"schedule {s.schedule!r} orders variables by predicted uncertainty, but this "
-                f"model has no uncertainty head (train with model.uncertainty=true)"
+                f"model has no uncertainty head (train with model.uncertainty=true, or on a "
+                f"one-hot task use sample.uncertainty=marginal)"
             )
         guidance = build_guidance(s)
         try:
@@ -120,8 +124,8 @@ class Pipeline:
         if k < 1:
             raise ConfigError(f"sample.candidates must be >= 1, got {k}")
         # load_config checked it already; a RunConfig built or changed in code was not
-        best = k > 1 and check_combine(s.combine) == "best"
-        if best and not self.model.has_uncertainty:
+        best = k > 1 and check_choice("sample.combine", s.combine, COMBINE) == "best"
+        if best and not has_uncertainty:
             raise ConfigError(
                 "sample.candidates > 1 with sample.combine=best keeps the candidate with the "
                 "lowest predicted uncertainty; this model has no uncertainty head "
@@ -151,7 +155,9 @@ class Pipeline:
                 if impose is not None:  # e.g. completion: observed entries are not guessed
                     given = x if rows is None else x[rows]
                     pred = replace_x0(pred, z, t, self.model.flow, impose(pred.x0, given))
-                return pred if clip is None else clip_prediction(pred, z, t, self.model.flow, clip)
+                if clip is not None:
+                    pred = clip_prediction(pred, z, t, self.model.flow, clip)
+                return pred._replace(logvar=marginal_logvar(pred.x0)) if marginal else pred
 
             descent = energy
             if s.score_descent:  # an ordinary model descends along its own eps
@@ -200,6 +206,20 @@ class Pipeline:
                 f"{[layout.num_variables, layout.dim]}; only a size-agnostic denoiser "
                 f"(model.denoiser=graph) reads other sizes"
             )
+
+    def check_uncertainty_source(self, s) -> bool:
+        """True where uncertainty is read off the clean estimate (``sample.uncertainty=marginal``),
+        False for the model's head; ConfigError for a name or task it does not fit."""
+        from ponder.config import UNCERTAINTY_SOURCES
+
+        source = check_choice("sample.uncertainty", s.uncertainty, UNCERTAINTY_SOURCES)
+        if source == "marginal" and not getattr(self.task, "one_hot_codes", False):
+            raise ConfigError(
+                f"sample.uncertainty=marginal reads a one-hot code's variance off the clean "
+                f"estimate; task {self.cfg.task.name!r} has no one-hot variables (sudoku and "
+                f"shortest_path do); use sample.uncertainty=head"
+            )
+        return source == "marginal"
 
     def energy_refine(self, s, score=None):
         """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0

@@ -24,6 +24,8 @@ from ponder.nets.transformer import TransformerConfig
 from ponder.nets.unet import UNetConfig
 
 COMBINE = ("best", "mean")  # how sample.candidates > 1 become one answer (SampleConfig.combine)
+# where adaptive schedules and combine=best read each variable's uncertainty (SampleConfig)
+UNCERTAINTY_SOURCES = ("head", "marginal")
 LR_DECAYS = ("constant", "cosine")  # the learning rate after warm-up (TrainConfig.lr_decay)
 
 
@@ -31,10 +33,11 @@ class ConfigError(ValueError):
     """A preset, key or value that does not fit the configuration."""
 
 
-def check_combine(value: str) -> str:
-    """``sample.combine``, or a ConfigError naming it and the accepted values."""
-    if value not in COMBINE:
-        raise ConfigError(f"sample.combine must be one of {list(COMBINE)}, got {value!r}")
+def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else a ConfigError naming the key, the value and
+    the accepted ones (``sample.combine``, ``sample.uncertainty``)."""
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {list(choices)}, got {value!r}")
     return value
 
 
@@ -132,6 +135,10 @@ class SampleConfig:
     # > 0: one-hot tasks draw each finished variable from the model's marginal instead of
     # taking its argmax (diverse candidates where the model must guess); 0 = argmax
     commit_temperature: float = 0.0
+    # head: the model's trained uncertainty head; marginal: one-hot tasks only, the variance of
+    # the code under the model's own marginal, read off its clean estimate (no head needed, so
+    # adaptive order works for energy models and any x0 model; sampling.marginal_logvar)
+    uncertainty: str = "head"  # one of UNCERTAINTY_SOURCES
 
 
 @dataclass
@@ -287,5 +294,6 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     from ponder.build import build_schedule  # ponder.build imports this module
 
     build_schedule(cfg.sample)  # ConfigError naming a bad schedule or parameter
-    check_combine(cfg.sample.combine)
+    check_choice("sample.combine", cfg.sample.combine, COMBINE)
+    check_choice("sample.uncertainty", cfg.sample.uncertainty, UNCERTAINTY_SOURCES)
     return cfg

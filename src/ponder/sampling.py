@@ -94,6 +94,15 @@ def reverse_step(
     return torch.where(_bcast(moving, z), z_next, z)
 
 
+def marginal_logvar(x0: Tensor) -> Tensor:
+    """Per-variable log-variance of a +-1 one-hot code from its clean estimate ``x0 [B, N, K]``
+    (the posterior mean, 2 p_k - 1): each entry is +-1 with mean m_k, variance 1 - m_k^2; the
+    log of their mean ``[B, N]``, floored at 1e-6. Low where the model's marginal puts its mass
+    on one value: an uncertainty that needs no trained head (``sample.uncertainty=marginal``)."""
+    m = x0.float().clamp(-1, 1)
+    return torch.log((1 - m.pow(2)).mean(-1).clamp_min(1e-6))
+
+
 def project_finished(project: Callable[[Tensor], Tensor]) -> Refiner:
     """A refine step that snaps each unknown variable to ``project(z)`` at the step it
     reaches t = 0: the nearest valid code of a discrete task (a +-1 one-hot digit). Variables
@@ -158,8 +167,9 @@ def sample(
 
     ``schedule`` is any object of ``ponder.schedules`` (``num_steps``, ``start``); values of
     ``x_known`` where ``known`` is False are ignored. ``refine``, if given, replaces the state
-    after each step's reverse step (test-time compute at the new noise level, e.g. energy
-    descent, ``ponder.energy``); known variables are repainted after it. With
+    of the variables that moved in each step's reverse step (test-time compute at the new noise
+    level, e.g. energy descent, ``ponder.energy``); variables a sequential schedule has not
+    started, or finished earlier, keep their state; known variables are repainted after it. With
     ``drop_finished`` the network only sees the rows with a variable left to generate (rows
     with fewer unknowns finish early under sequential schedules); ``denoise`` then takes the
     rows' indices as a third argument. Returns the sample ``[B, N, D]``.
@@ -180,8 +190,9 @@ def sample(
         pred = _denoise_unfinished(denoise, z, t) if drop_finished else denoise(z, t)
         t_next = torch.minimum(stepper(step, t, pred.logvar), t).masked_fill(known, 0.0)
         z = reverse_step(flow, z, t, t_next, pred, alpha, temperature, generator)
-        if refine is not None:
-            z = refine(z, t_next, pred.x0, known, x_known)
+        if refine is not None:  # [B, N, D]; only where t_next < t
+            moved = _bcast(t_next < t, z)
+            z = torch.where(moved, refine(z, t_next, pred.x0, known, x_known), z)
         z = torch.where(known_3d, x_known, z)
         t = t_next
         if callback is not None:
