@@ -11,6 +11,9 @@ with other work slows all three alike:
 - ``plain``: the denoising loss of the network itself, not as an energy gradient (one pass);
 - ``energy``: ``EnergyModel.loss``, which reads E(y+) off the denoising pass and runs the
   network again on the negatives only;
+- ``energy, fp32 contrastive``: the same with E(y+), E(y-) evaluated again in fp32 (under
+  ``--precision bf16`` only the denoising pass is bf16; see ``energy_grad_precision.py`` for
+  why one would want that);
 - ``energy, two passes``: the same loss written out as before 2026-12-02, E evaluated again
   on [y+, y-] (kept here to measure what reading E(y+) off the denoising pass saves).
 
@@ -51,6 +54,23 @@ def two_pass_loss(model: EnergyModel, batch) -> torch.Tensor:
     return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
 
 
+def fp32_contrastive_loss(model: EnergyModel, batch) -> torch.Tensor:
+    """The energy loss with the denoising pass under the caller's autocast and the two
+    contrastive energies evaluated again in fp32 (autocast off, one pass over [y+, y-]): what
+    keeping bf16's speed without its rounding in E(y+) - E(y-) would cost."""
+    noise = batch.noise
+    base = DenoisingModel.loss(model, batch.x, noise, batch.label, 0.0)
+    y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
+    negative = batch.x_negative
+    if negative is None:
+        negative = model.descent_negatives(batch.x, noise, batch.label)
+    y_neg = model.flow.noise(negative, noise.t, noise.eps)
+    with torch.autocast("cpu", enabled=False):
+        energy = model.net.energy(torch.cat([y_pos, y_neg]).float(), torch.cat([noise.t, noise.t]))
+    e_pos, e_neg = energy.chunk(2)
+    return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("preset")
@@ -72,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     losses = {
         "plain": lambda: plain.loss(x, noise, label, 0.0).total,
         "energy": lambda: model.loss(x, noise, label, 0.0, batch.x_negative).total,
+        "energy, fp32 contrastive": lambda: fp32_contrastive_loss(model, batch),
         "energy, two passes": lambda: two_pass_loss(model, batch),
     }
     times: dict[str, list[float]] = {name: [] for name in losses}

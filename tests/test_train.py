@@ -120,12 +120,13 @@ def test_compile_is_refused_for_energy_models_before_the_run_folder_is_touched(t
     assert earlier.read_text() == "an earlier checkpoint"
 
 
-def test_the_logged_learning_rate_is_the_configured_schedule(tmp_path):
+def test_the_log_holds_the_scheduled_lr_and_the_gradient_norm_before_clipping(tmp_path):
     from ponder.training import train
 
-    run = RunDir(
-        train("even_pixels", tmp_path / "r", [*TINY, "train.steps=12", "train.lr_decay=cosine"])
-    )
+    overrides = [*TINY, "train.steps=12", "train.lr_decay=cosine", "train.grad_clip=0.001"]
+    run = RunDir(train("even_pixels", tmp_path / "r", overrides))
+    norms = [r["grad_norm"] for r in run.read_log()]
+    assert len(norms) == 12 and all(0.001 < n < float("inf") for n in norms)
     cfg = run.read_config().train
     logged = [(r["step"], r["lr"]) for r in run.read_log()]
     assert [s for s, _ in logged] == list(range(12))

@@ -3,7 +3,7 @@
 RUN/config.yaml                      resolved configuration
 RUN/checkpoints/step_0000500.*       resumable training state (+ .json sidecar, checksum)
 RUN/model.safetensors                final EMA weights for sampling (+ .json sidecar)
-RUN/train_log.csv                    step, loss, mean, nll, lr
+RUN/train_log.csv                    step, loss, mean, nll, contrastive, lr, grad_norm
 RUN/logs/                            Lightning CSV and TensorBoard logs
 """
 
@@ -18,7 +18,7 @@ import yaml
 from ponder.checkpoint import CheckpointError, atomic_write, load_tensors, sidecar_path
 from ponder.config import RunConfig, run_config_from_dict, to_dict
 
-LOG_FIELDS = ("step", "loss", "mean", "nll", "contrastive", "lr")
+LOG_FIELDS = ("step", "loss", "mean", "nll", "contrastive", "lr", "grad_norm")
 
 
 class RunDir:
@@ -101,7 +101,8 @@ class RunDir:
         if not self.log_path.is_file():
             return []
         rows = csv.DictReader(io.StringIO(self.log_path.read_text()))
-        return [{k: float(v) for k, v in row.items()} for row in rows]
+        # an empty field (grad_norm in logs written before it existed) reads as nan
+        return [{k: float(v) if v else float("nan") for k, v in row.items()} for row in rows]
 
     def truncate_log(self, after_step: int) -> None:
         """Drop log rows past ``after_step`` (written after the checkpoint we resume from)."""

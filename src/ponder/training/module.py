@@ -42,6 +42,7 @@ class DenoisingModule(L.LightningModule):
             self.step = int(meta["step"])
             self.resume_optimizer = unflatten_optimizer(tensors, meta["optimizer"])
         self.on_log = None  # callable(step, dict) set by the runner
+        self.pending_log: dict | None = None  # this step's row, until the gradient exists
         self.on_step_end = None  # callable(step) set by the runner (checkpoints)
 
     @property
@@ -78,17 +79,27 @@ class DenoisingModule(L.LightningModule):
             if self.trainer.world_size > 1:  # the global batch's loss, as one process sees it
                 values = self.all_gather(values).mean(0)
             loss, mean, nll, contrastive = values.tolist()
-            self.on_log(
-                self.step,
-                {
-                    "loss": loss,
-                    "mean": mean,
-                    "nll": nll,
-                    "contrastive": contrastive,
-                    "lr": lr,
-                },
-            )
+            # written once the gradient exists (on_before_optimizer_step adds its norm)
+            self.pending_log = {
+                "loss": loss,
+                "mean": mean,
+                "nll": nll,
+                "contrastive": contrastive,
+                "lr": lr,
+            }
         return parts.total
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        """Log the step's row with the gradient's global norm before clipping (a run that
+        diverges shows it rising first; DDP has averaged the gradients by now)."""
+        if self.pending_log is None:
+            return
+        grads = [
+            p.grad.detach().float().norm() for p in self.model.parameters() if p.grad is not None
+        ]
+        norm = torch.stack(grads).norm().item() if grads else 0.0
+        self.on_log(self.step, {**self.pending_log, "grad_norm": norm})
+        self.pending_log = None
 
     @torch.no_grad()
     def update_ema(self) -> None:
