@@ -236,6 +236,29 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
         assert torch.equal(answer[mask > 0.5], values[mask > 0.5])
 
 
+def test_sudoku_energy_preset_samples_cells_in_its_marginals_order(tmp_path):
+    """The preset's sampling: adaptive_seq, one cell per step, ordered by the variance of each
+    cell's code under the energy model's clean estimate (no uncertainty head)."""
+    import ponder
+
+    tiny = {
+        "task.pool_size": 20,
+        "model.transformer.width": 16,
+        "model.transformer.depth": 1,
+        "model.transformer.heads": 2,
+    }
+    with sdpa_kernel(SDPBackend.MATH):
+        run = ponder.train("sudoku_energy", out=tmp_path / "r", **_tiny(tiny))
+    pipe = ponder.load(run, device="cpu")
+    assert not pipe.model.has_uncertainty
+    result = pipe.evaluate(4)
+    assert result.nfe == 81 and result.schedule == "adaptive_seq"
+    assert 0.0 <= result.metrics["cell_accuracy_vs_reference"] <= 1.0
+    pipe.cfg.sample.uncertainty = "head"
+    with pytest.raises(ConfigError, match="no uncertainty head"):
+        pipe.sample(2)
+
+
 def test_low_rank_scale_changes_what_the_model_sees_not_the_metric():
     plain, scaled = make("low_rank_completion"), make("low_rank_completion", scale=5.35)
     a, b = plain.test_batch(50, 0), scaled.test_batch(50, 0)
