@@ -91,6 +91,16 @@ def test_commit_temperature_needs_a_one_hot_task(trained, capsys):
     assert "a task whose variables are one-hot codes" in capsys.readouterr().err
 
 
+def test_switching_the_schedule_by_override_drops_the_runs_schedule_params(trained, capsys):
+    # the run samples with fixed {steps: 50}; raster must not inherit them (Sudoku's
+    # adaptive_seq overlap once made `sample.schedule=fixed` on such a run an error)
+    args = ["evaluate", str(trained), "--num-samples", "2", "--json", "sample.schedule=raster"]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["schedule"] == "raster" and record["schedule_params"] == {}
+    assert record["nfe"] == 81  # raster's own default
+
+
 def test_bad_schedule_parameters_exit_2(trained, capsys):
     assert main(["evaluate", str(trained), "--schedule", "fixd"]) == 2
     assert "unknown schedule 'fixd'" in capsys.readouterr().err

@@ -45,7 +45,10 @@ def _pipeline(args, sample_overrides: dict):
         pipe.cfg = replace(pipe.cfg, task=build(task_cls, merged, "task."))
         pipe.task = build_task(pipe.cfg)
     if sample_overrides:
-        merged = merge(to_dict(pipe.cfg.sample), sample_overrides)
+        current = to_dict(pipe.cfg.sample)
+        if sample_overrides.get("schedule", current["schedule"]) != current["schedule"]:
+            current["schedule_params"] = {}  # the run's belong to its schedule (as load_config)
+        merged = merge(current, sample_overrides)
         pipe.cfg = replace(pipe.cfg, sample=build(SampleConfig, merged, "sample."))
     return pipe
 
