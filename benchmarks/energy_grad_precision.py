@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -30,19 +31,8 @@ from ponder.model import DenoisingModel
 from ponder.rundir import RunDir
 from ponder.training.data import StepBatches
 
-
-def contrastive(model: EnergyModel, batch) -> torch.Tensor:
-    """The weighted contrastive term with both energies from one pass over [y+, y-]."""
-    noise = batch.noise
-    y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
-    negative = batch.x_negative
-    if negative is None:
-        negative = model.descent_negatives(batch.x, noise, batch.label)
-    y_neg = model.flow.noise(negative, noise.t, noise.eps)
-    e_pos, e_neg = model.net.energy(torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t])).chunk(
-        2
-    )
-    return model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
+sys.path.insert(0, str(Path(__file__).parent))
+from energy_step import contrastive_term  # a sibling script
 
 
 def gradient(model: EnergyModel, loss, bf16: bool) -> torch.Tensor:
@@ -91,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
         den32, den16 = gradient(model, denoising, False), gradient(model, denoising, True)
         tot32, tot16 = gradient(model, total, False), gradient(model, total, True)
-        mixed = den16 + gradient(model, lambda batch=batch: contrastive(model, batch), False)
+        mixed = den16 + gradient(model, lambda batch=batch: contrastive_term(model, batch), False)
         rows = [
             ("denoising", den32, den16),
             ("total", tot32, tot16),

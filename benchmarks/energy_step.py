@@ -28,6 +28,7 @@ import argparse
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -40,35 +41,28 @@ from ponder.model import DenoisingModel
 from ponder.training.data import StepBatches
 
 
-def two_pass_loss(model: EnergyModel, batch) -> torch.Tensor:
-    """The energy loss with E(y+) computed a second time (the formula before 2026-12-02)."""
+def contrastive_term(model: EnergyModel, batch, fp32: bool = False) -> torch.Tensor:
+    """lambda * softplus(E(y+) - E(y-)) with both energies from one pass over [y+, y-] (the
+    loss as written before 2026-12-02); ``fp32``: that pass with autocast off, whatever the
+    caller's precision."""
     noise = batch.noise
-    base = DenoisingModel.loss(model, batch.x, noise, batch.label, 0.0)
     y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
     negative = batch.x_negative  # None: made by short energy descent, as the loss does
     if negative is None:
         negative = model.descent_negatives(batch.x, noise, batch.label)
     y_neg = model.flow.noise(negative, noise.t, noise.eps)
-    energy = model.net.energy(torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t]))
-    e_pos, e_neg = energy.chunk(2)
-    return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
+    both, t = torch.cat([y_pos, y_neg]), torch.cat([noise.t, noise.t])
+    with torch.autocast("cpu", enabled=False) if fp32 else nullcontext():
+        e_pos, e_neg = model.net.energy(both.float() if fp32 else both, t).chunk(2)
+    return model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
 
 
-def fp32_contrastive_loss(model: EnergyModel, batch) -> torch.Tensor:
-    """The energy loss with the denoising pass under the caller's autocast and the two
-    contrastive energies evaluated again in fp32 (autocast off, one pass over [y+, y-]): what
-    keeping bf16's speed without its rounding in E(y+) - E(y-) would cost."""
-    noise = batch.noise
-    base = DenoisingModel.loss(model, batch.x, noise, batch.label, 0.0)
-    y_pos = model.flow.noise(batch.x, noise.t, noise.eps)
-    negative = batch.x_negative
-    if negative is None:
-        negative = model.descent_negatives(batch.x, noise, batch.label)
-    y_neg = model.flow.noise(negative, noise.t, noise.eps)
-    with torch.autocast("cpu", enabled=False):
-        energy = model.net.energy(torch.cat([y_pos, y_neg]).float(), torch.cat([noise.t, noise.t]))
-    e_pos, e_neg = energy.chunk(2)
-    return base.total + model.contrastive_weight * F.softplus(e_pos - e_neg).mean()
+def two_pass_loss(model: EnergyModel, batch, fp32_contrastive: bool = False) -> torch.Tensor:
+    """The energy loss with E(y+) computed a second time (the formula before 2026-12-02); with
+    ``fp32_contrastive`` the denoising pass keeps the caller's autocast and the energies are
+    fp32: what keeping bf16's speed without its rounding in E(y+) - E(y-) would cost."""
+    base = DenoisingModel.loss(model, batch.x, batch.noise, batch.label, 0.0)
+    return base.total + contrastive_term(model, batch, fp32_contrastive)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     losses = {
         "plain": lambda: plain.loss(x, noise, label, 0.0).total,
         "energy": lambda: model.loss(x, noise, label, 0.0, batch.x_negative).total,
-        "energy, fp32 contrastive": lambda: fp32_contrastive_loss(model, batch),
+        "energy, fp32 contrastive": lambda: two_pass_loss(model, batch, fp32_contrastive=True),
         "energy, two passes": lambda: two_pass_loss(model, batch),
     }
     times: dict[str, list[float]] = {name: [] for name in losses}

@@ -106,8 +106,8 @@ def test_marginal_logvar_is_the_variance_of_a_one_hot_code_under_its_mean():
 
 
 def test_marginal_uncertainty_orders_variables_without_a_head():
-    """Raster-free check of the order: variable 2's estimate is a sure code, variable 1's a
-    near-uniform one; adaptive_seq with the marginal commits 2 first, then 1."""
+    """Variable 2's estimate is a sure code, variable 1's a near-uniform one: adaptive_seq
+    reading the marginal commits 2 first, then 1 (index order would be the reverse)."""
     sure, unsure = torch.tensor([1.0, -1.0, -1.0]), torch.tensor([-0.3, -0.4, -0.3])
     x0 = torch.stack([unsure, unsure, sure])[None]  # [1, 3, 3]
     finished = []

@@ -12,7 +12,7 @@ from torch import Tensor
 from ponder.build import build_guidance, build_model, build_schedule, build_task
 from ponder.candidates import CommitUncertainty, chain_callbacks, keep_best, mean_of
 from ponder.checkpoint import load_tensors, unprefixed
-from ponder.config import COMBINE, ConfigError, RunConfig, check_choice
+from ponder.config import COMBINE, UNCERTAINTY_SOURCES, ConfigError, RunConfig, check_choice
 from ponder.distributed import gather_chunks, rank_and_world
 from ponder.hardware import sample_bf16
 from ponder.images import grid, save_png
@@ -210,8 +210,6 @@ class Pipeline:
     def check_uncertainty_source(self, s) -> bool:
         """True where uncertainty is read off the clean estimate (``sample.uncertainty=marginal``),
         False for the model's head; ConfigError for a name or task it does not fit."""
-        from ponder.config import UNCERTAINTY_SOURCES
-
         source = check_choice("sample.uncertainty", s.uncertainty, UNCERTAINTY_SOURCES)
         if source == "marginal" and not getattr(self.task, "one_hot_codes", False):
             raise ConfigError(

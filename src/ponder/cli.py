@@ -33,7 +33,7 @@ def _pipeline(args, sample_overrides: dict):
     from dataclasses import replace
 
     from ponder.api import load
-    from ponder.config import SampleConfig, build, merge, to_dict
+    from ponder.config import SampleConfig, build, merge, sample_base, to_dict
 
     pipe = load(args.run_dir, device=args.device, step=args.checkpoint)
     task_overrides = sample_overrides.pop("task", None)
@@ -45,9 +45,7 @@ def _pipeline(args, sample_overrides: dict):
         pipe.cfg = replace(pipe.cfg, task=build(task_cls, merged, "task."))
         pipe.task = build_task(pipe.cfg)
     if sample_overrides:
-        current = to_dict(pipe.cfg.sample)
-        if sample_overrides.get("schedule", current["schedule"]) != current["schedule"]:
-            current["schedule_params"] = {}  # the run's belong to its schedule (as load_config)
+        current = sample_base(to_dict(pipe.cfg.sample), sample_overrides)
         merged = merge(current, sample_overrides)
         pipe.cfg = replace(pipe.cfg, sample=build(SampleConfig, merged, "sample."))
     return pipe

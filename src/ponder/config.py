@@ -274,22 +274,27 @@ def run_config_from_dict(data: dict) -> RunConfig:
     return rest
 
 
+def sample_base(current: dict, update: dict) -> dict:
+    """The ``sample`` mapping ``update`` is merged into: ``current`` itself, or without its
+    ``schedule_params`` where ``update`` switches the schedule (they belong to the old one:
+    ``sample.schedule=fixed`` on the Sudoku preset would otherwise inherit adaptive_seq's
+    ``overlap``). Used for presets (``load_config``) and saved runs (``ponder evaluate``)."""
+    schedule = current.get("schedule", SampleConfig.schedule)
+    if update.get("schedule", schedule) != schedule:
+        return {**current, "schedule_params": {}}
+    return current
+
+
 def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     """Preset merged with dotted overrides, validated (the sampling schedule included, so a
     bad parameter stops ``ponder train`` before training, not ``evaluate`` after it).
 
     An override that switches ``sample.schedule`` drops the preset's ``schedule_params`` (only
-    the overrides' own apply): they belong to the preset's schedule, and
-    ``sample.schedule=fixed`` on the Sudoku preset would otherwise inherit adaptive_seq's
-    ``overlap``."""
+    the overrides' own apply; ``sample_base``)."""
     base, update = read_preset(preset), parse_overrides(overrides)
-    sample, preset_sample = update.get("sample", {}), base.get("sample", {})
-    if (
-        isinstance(sample, dict)
-        and "schedule" in sample
-        and sample["schedule"] != preset_sample.get("schedule", SampleConfig.schedule)
-    ):
-        base = {**base, "sample": {**preset_sample, "schedule_params": {}}}
+    sample = update.get("sample", {})
+    if isinstance(sample, dict):
+        base = {**base, "sample": sample_base(base.get("sample", {}), sample)}
     cfg = run_config_from_dict(merge(base, update))
     from ponder.build import build_schedule  # ponder.build imports this module
 

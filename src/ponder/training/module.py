@@ -94,10 +94,8 @@ class DenoisingModule(L.LightningModule):
         diverges shows it rising first; DDP has averaged the gradients by now)."""
         if self.pending_log is None:
             return
-        grads = [
-            p.grad.detach().float().norm() for p in self.model.parameters() if p.grad is not None
-        ]
-        norm = torch.stack(grads).norm().item() if grads else 0.0
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
         self.on_log(self.step, {**self.pending_log, "grad_norm": norm})
         self.pending_log = None
 
