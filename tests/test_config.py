@@ -52,6 +52,10 @@ def test_bad_values_are_errors():
         load_config("even_pixels", ["train.steps=many"])
     with pytest.raises(ConfigError, match="not of the form key=value"):
         parse_overrides(["train.steps"])
+    with pytest.raises(
+        ConfigError, match=r"model\.energy_head must be one of \['square', 'residual'\], got 'cube'"
+    ):
+        load_config("sudoku_energy", ["model.energy_head=cube"])
 
 
 def test_round_trip_through_a_dict():

@@ -94,12 +94,36 @@ def test_the_loss_reads_the_positives_energy_off_the_denoising_pass(form):
     assert all(torch.allclose(f, g, atol=1e-10) for f, g in zip(fast, slow, strict=True))
 
 
+def test_the_residual_head_is_the_plain_prediction_plus_a_gradient_correction():
+    """G = <z, f> - 0.5 ||f||^2: dG/dz = f + J^T (z - f), checked against a finite difference;
+    with the zero-initialised output layer J = 0, so the model starts as the plain denoiser."""
+    torch.manual_seed(0)
+    flow = VPFlow("cosine", steps=10)
+    base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2)).double()
+    net = EnergyDenoiser(base, flow, form="x0", head="residual")
+    z = torch.randn(2, 3, 2, dtype=torch.float64)
+    t = torch.full((2, 3), 0.4, dtype=torch.float64)
+    assert not base.out.weight.any()  # left at zero: the head trains from there
+    assert torch.equal(net(z, t).mean, base(z, t).mean)
+    nn.init.normal_(base.out.weight, std=0.3)
+    x0 = net(z, t).mean
+    f = base(z, t).mean
+    assert not torch.allclose(x0, f)  # the correction is there once J != 0
+    h = 1e-6
+    dz = torch.zeros_like(z)
+    dz[1, 0, 1] = h
+    numeric = (net.potential(z + dz, t) - net.potential(z - dz, t))[1] / (2 * h)
+    assert abs(numeric.item() - x0[1, 0, 1].item()) < 1e-6
+
+
 def test_bad_energy_form():
     base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
     with pytest.raises(ValueError, match="unknown energy form 'v'; choose one of"):
         EnergyDenoiser(base, VPFlow(), form="v")
     with pytest.raises(ValueError, match="x0 energy form needs the VP flow"):
         EnergyDenoiser(base, form="x0")
+    with pytest.raises(ValueError, match="unknown energy head 'cubic'; choose one of"):
+        EnergyDenoiser(base, VPFlow(), head="cubic")
 
 
 def test_descent_step_size_matches_the_discrete_betas():
@@ -194,14 +218,14 @@ def test_bad_inner_steps():
         EnergyDescent(EnergyDenoiser(Quadratic(flow, torch.zeros(1))), flow, steps=-1)
 
 
-@pytest.mark.parametrize("form", ["eps", "x0"])
-def test_a_tiny_energy_model_learns_addition_and_its_landscape(form):
+@pytest.mark.parametrize("form, head", [("eps", "square"), ("x0", "square"), ("x0", "residual")])
+def test_a_tiny_energy_model_learns_addition_and_its_landscape(form, head):
     """Variables [a, b, y] with y = a + b: the sampled y beats the zero predictor by far, and
     the true answer has lower energy than a wrong one."""
     torch.manual_seed(0)
     flow = VPFlow("cosine", steps=10)
     base = MLPDenoiser(VariableLayout(3, 1), MLPConfig(width=64, depth=3))
-    net = EnergyDenoiser(base, flow, form=form)
+    net = EnergyDenoiser(base, flow, form=form, head=head)
     model = EnergyModel(net, flow, contrastive_weight=0.5)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(0)

@@ -43,7 +43,7 @@ def build_model(cfg: RunConfig, layout) -> DenoisingModel:
                     f"energy models predict one of {ENERGY_FORMS} (the energy's form), got "
                     f"model.prediction={m.prediction!r}"
                 )
-            energy_net = EnergyDenoiser(net, flow, form=m.prediction)
+            energy_net = EnergyDenoiser(net, flow, form=m.prediction, head=m.energy_head)
             return EnergyModel(energy_net, flow, m.contrastive_weight)
         return DenoisingModel(net, flow, m.prediction)
     except ValueError as err:

@@ -26,6 +26,7 @@ from ponder.nets.unet import UNetConfig
 COMBINE = ("best", "mean")  # how sample.candidates > 1 become one answer (SampleConfig.combine)
 # where adaptive schedules and combine=best read each variable's uncertainty (SampleConfig)
 UNCERTAINTY_SOURCES = ("head", "marginal")
+ENERGY_HEADS = ("square", "residual")  # the scalar head of energy models (ponder.energy)
 LR_DECAYS = ("constant", "cosine")  # the learning rate after warm-up (TrainConfig.lr_decay)
 
 
@@ -50,6 +51,9 @@ class ModelConfig:
     vp_steps: int = 1000  # vp flow only: number of discrete betas (IRED uses 10)
     energy: bool = False  # energy-parameterised denoiser (IRED); flow=vp, prediction eps | x0
     contrastive_weight: float = 0.5  # energy models: weight of the energy-landscape loss
+    # energy models: the scalar head on the network, square (IRED: 0.5 ||f||^2) | residual
+    # (<z, f> - 0.5 ||f||^2, whose gradient is f plus a correction; ponder.energy)
+    energy_head: str = "square"
     prediction: str = "velocity"  # x0 | eps | velocity | v
     uncertainty: bool = True  # per-variable log-variance head (drives adaptive schedules)
     uncertainty_weight: float = 0.01
@@ -301,4 +305,5 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     build_schedule(cfg.sample)  # ConfigError naming a bad schedule or parameter
     check_choice("sample.combine", cfg.sample.combine, COMBINE)
     check_choice("sample.uncertainty", cfg.sample.uncertainty, UNCERTAINTY_SOURCES)
+    check_choice("model.energy_head", cfg.model.energy_head, ENERGY_HEADS)
     return cfg

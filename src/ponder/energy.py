@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from ponder.config import ENERGY_HEADS
 from ponder.flows import VPFlow, _bcast
 from ponder.model import DenoisingModel, LossParts, NoiseDraw
 from ponder.nets.output import DenoiserOutput
@@ -28,10 +29,18 @@ ENERGY_FORMS = ("eps", "x0")
 
 
 class EnergyDenoiser(nn.Module):
-    """A denoiser that is the gradient of a scalar energy ``E(z, t) [B]``; two forms.
+    """A denoiser that is the gradient of a scalar energy ``E(z, t) [B]``: two heads, two forms.
 
-    Both start from a potential ``G(z, t) = 0.5 * ||f(z, t)||^2`` (sum over variables and
-    features), ``f`` any ponder denoiser (its ``mean`` output).
+    A head makes a potential ``G(z, t)`` from ``f``, any ponder denoiser (its ``mean`` output,
+    the shape of z), summed over variables and features (``model.energy_head``):
+
+    - ``square`` (IRED's head): ``G = 0.5 ||f||^2``, so ``dG/dz = J^T f`` (J = df/dz).
+    - ``residual``: ``G = <z, f> - 0.5 ||f||^2 = 0.5 ||z||^2 - 0.5 ||z - f||^2``, so
+      ``dG/dz = f + J^T (z - f)``: the plain prediction ``f`` plus a correction that makes it a
+      gradient (Salimans & Ho's energy parameterisation). With ponder's zero-initialised output
+      layer J = 0 at the start, so training starts as plain diffusion would.
+
+    A form makes the energy from G (``model.prediction``):
 
     - ``eps`` (IRED): ``E = G`` and the noise estimate is ``eps_hat = dE/dz``. On a VP path the
       clean estimate ``(z - b eps_hat) / a`` multiplies eps errors by 1 / a(1) (about 200 at
@@ -43,10 +52,10 @@ class EnergyDenoiser(nn.Module):
       presets' shared time sampler and fixed schedule); otherwise descent still follows dE/dz.
 
     ``forward`` returns what the model's loss and sampler read (eps_hat resp. x0_hat); energy
-    descent uses ``energy_and_grad`` (E and eps_hat = dE/dz) in both forms. The zero-initialised
-    output layer of ``f`` is re-initialised with small weights: at f = 0 the gradient of the loss
-    with respect to that layer vanishes (the output is quadratic in it), so training could not
-    start.
+    descent uses ``energy_and_grad`` (E and eps_hat = dE/dz) in both forms. Under the square
+    head the zero-initialised output layer of ``f`` is re-initialised with small weights: at
+    f = 0 the gradient of the loss with respect to that layer vanishes (the output is quadratic
+    in it), so training could not start.
     """
 
     def __init__(
@@ -55,24 +64,28 @@ class EnergyDenoiser(nn.Module):
         flow: VPFlow | None = None,
         form: str = "eps",
         init_std: float = 0.02,
+        head: str = "square",
     ) -> None:
         super().__init__()
         if form not in ENERGY_FORMS:
             raise ValueError(f"unknown energy form {form!r}; choose one of {ENERGY_FORMS}")
+        if head not in ENERGY_HEADS:
+            raise ValueError(f"unknown energy head {head!r}; choose one of {ENERGY_HEADS}")
         if form == "x0" and flow is None:
             raise ValueError("the x0 energy form needs the VP flow to turn x0_hat into eps_hat")
-        self.base, self.flow, self.form = base, flow, form
+        self.base, self.flow, self.form, self.head = base, flow, form, head
         self.logvar_head = None  # energy models carry no uncertainty head
         out = getattr(base, "out", None)
-        if isinstance(out, nn.Linear) and not out.weight.any():
+        if head == "square" and isinstance(out, nn.Linear) and not out.weight.any():
             nn.init.normal_(out.weight, std=init_std)
 
     def potential(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
-        """``G = 0.5 ||f(z, t)||^2``: ``[B, N, D], [B, N] -> [B]``."""
+        """``G`` of the head: ``[B, N, D], [B, N] -> [B]``."""
         f = self.base(z, t, label).mean
-        if f.dtype in (torch.bfloat16, torch.float16):  # sum squares in fp32 under autocast
+        if f.dtype in (torch.bfloat16, torch.float16):  # sum products in fp32 under autocast
             f = f.float()
-        return 0.5 * f.pow(2).flatten(1).sum(1)
+        g = 0.5 * f.pow(2) if self.head == "square" else (z.to(f.dtype) - 0.5 * f) * f
+        return g.flatten(1).sum(1)
 
     def energy(self, z: Tensor, t: Tensor, label: Tensor | None = None) -> Tensor:
         """``[B, N, D], [B, N] -> [B]``."""
