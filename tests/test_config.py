@@ -56,6 +56,8 @@ def test_bad_values_are_errors():
         ConfigError, match=r"model\.energy_head must be one of \['square', 'residual'\], got 'cube'"
     ):
         load_config("sudoku_energy", ["model.energy_head=cube"])
+    with pytest.raises(ConfigError, match=r"model\.contrastive_weight .* >= 0 .*got -0\.5"):
+        load_config("addition_energy", ["model.contrastive_weight=-0.5"])
 
 
 def test_round_trip_through_a_dict():

@@ -124,6 +124,28 @@ def test_bad_energy_form():
         EnergyDenoiser(base, form="x0")
     with pytest.raises(ValueError, match="unknown energy head 'cubic'; choose one of"):
         EnergyDenoiser(base, VPFlow(), head="cubic")
+    with pytest.raises(ValueError, match="contrastive_weight must be >= 0, got -1"):
+        EnergyModel(EnergyDenoiser(base, VPFlow()), VPFlow(), contrastive_weight=-1)
+
+
+def test_without_the_contrastive_term_the_loss_is_the_denoising_loss():
+    """lambda = 0 (the inverse_energy preset): no negatives are made, the loss is the
+    denoising loss of the energy's gradient alone."""
+    torch.manual_seed(0)
+    flow = VPFlow("cosine", steps=10)
+    base = MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2))
+    net = EnergyDenoiser(base, flow, form="x0", head="residual")
+    nn.init.normal_(base.out.weight, std=0.3)
+    model = EnergyModel(net, flow, contrastive_weight=0.0).train()
+    model.descent_negatives = None  # calling it would fail the test
+    x = torch.randn(4, 3, 2)
+    known = torch.tensor([[True, False, False]] * 4)
+    noise = draw_noise(x.shape, known, SharedTimes(), torch.Generator().manual_seed(1))
+    parts = model.loss(x, noise)
+    target = flow.target(model.prediction, x, noise.eps, noise.t)
+    mse = ((net(flow.noise(x, noise.t, noise.eps), noise.t).mean - target) ** 2).mean(-1)
+    expected = (mse * noise.weight).sum() / (noise.weight > 0).sum()
+    assert torch.allclose(parts.total, expected) and torch.allclose(parts.mean, expected)
 
 
 def test_descent_step_size_matches_the_discrete_betas():

@@ -225,6 +225,15 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
     pipe = ponder.load(run, device="cpu")
     pipe.cfg.sample.energy_steps = 0  # jump to the clamped clean estimate only: one call a level
     assert pipe.evaluate(8).nfe == 10
+    pipe.cfg.sample.project = False  # raw outputs: snapping could hide the difference
+    jump = pipe.sample(8).x
+    pipe.cfg.sample.energy_descent = False  # the plain DDIM loop on dE/dz: no jump, no descent
+    pipe.cfg.sample.energy_steps = 5
+    plain = pipe.sample(8)
+    assert plain.nfe == 10 and torch.isfinite(plain.x).all()
+    assert not torch.equal(plain.x, jump)  # DDIM keeps the noise estimate the jump drops
+    pipe.cfg.sample.energy_descent, pipe.cfg.sample.project = True, True
+    pipe.cfg.sample.energy_steps = 0
     pipe.cfg.sample.score_descent = True
     with pytest.raises(ConfigError, match="already descends its energy"):
         pipe.sample(8)

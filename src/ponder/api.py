@@ -223,10 +223,11 @@ class Pipeline:
         """Annealed energy descent for energy models (``sample.energy_steps`` inner steps; 0
         keeps only the jump to the clamped clean estimate at each level). With ``score`` (an
         ordinary model's ``(y, t) -> eps``, ``sample.score_descent``) the same descent follows
-        it, with no rejection; None for ordinary models without one."""
+        it, with no rejection; None for ordinary models without one and for energy models
+        sampled as plain diffusion (``sample.energy_descent=false``)."""
         from ponder.energy import EnergyDescent, EnergyModel
 
-        if score is None and not isinstance(self.model, EnergyModel):
+        if score is None and not (isinstance(self.model, EnergyModel) and s.energy_descent):
             return None
         return EnergyDescent(
             None if score is not None else self.model.net,

@@ -122,8 +122,11 @@ class SampleConfig:
     num_samples: int = 256  # evaluate's default
     seed: int = 1234
     precision: str = "32"  # "32" | "bf16" | "auto": autocast of the denoiser, loop stays fp32
-    energy_steps: int = 5  # energy models: inner descent steps per level (0 = plain diffusion)
+    energy_steps: int = 5  # energy models: inner descent steps per level (0 = the jump alone)
     energy_step_scale: float = 1.0
+    # energy models: false samples them as plain diffusion models, the ordinary DDIM / DDPM
+    # loop on their eps_hat = dE/dz (no jump to the clean estimate, no inner steps)
+    energy_descent: bool = True
     # clamp each clean estimate to the task's data range and re-derive the noise estimate from
     # it (DDPM's clip_denoised); keeps eps-prediction on a VP path from exploding near t = 1
     clip_x0: bool = False
@@ -306,4 +309,9 @@ def load_config(preset: str, overrides: typing.Iterable[str] = ()) -> RunConfig:
     check_choice("sample.combine", cfg.sample.combine, COMBINE)
     check_choice("sample.uncertainty", cfg.sample.uncertainty, UNCERTAINTY_SOURCES)
     check_choice("model.energy_head", cfg.model.energy_head, ENERGY_HEADS)
+    if cfg.model.contrastive_weight < 0:
+        raise ConfigError(
+            f"model.contrastive_weight is the energy-landscape loss's weight lambda, >= 0 "
+            f"(0 trains the energy by the denoising loss alone); got {cfg.model.contrastive_weight}"
+        )
     return cfg

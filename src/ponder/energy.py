@@ -151,6 +151,8 @@ class EnergyModel(DenoisingModel):
     ):
         if not isinstance(flow, VPFlow):
             raise ValueError(f"energy models need the VP flow, got {type(flow).__name__}")
+        if contrastive_weight < 0:
+            raise ValueError(f"contrastive_weight must be >= 0, got {contrastive_weight}")
         super().__init__(net, flow, prediction=net.form)
         self.contrastive_weight, self.negative_steps = contrastive_weight, negative_steps
 
