@@ -7,8 +7,9 @@
 From one preset it trains three models with the same network, data and number of steps
 (a model whose run folder already holds ``model.safetensors`` is reused, not retrained):
 
-- ``energy``: the preset itself (denoising + energy-landscape loss), sampled by annealed energy
-  descent with each ``--inner-steps`` value (the test-time compute curve);
+- ``energy``: the preset itself (denoising + the preset's weight of the energy-landscape loss),
+  sampled by annealed energy descent with each ``--inner-steps`` value (the test-time compute
+  curve);
 - ``energy_x0`` (not run by default): the same with ``model.prediction=x0``, the energy form
   whose potential's gradient is the clean estimate, so no 1 / a(1) amplification at t = 1;
 - ``diffusion``: ``model.energy=false model.prediction=x0``: the same net trained with the
