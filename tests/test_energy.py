@@ -29,18 +29,22 @@ class Quadratic(nn.Module):
         return DenoiserOutput((z - a * self.mu) / b.clamp_min(1e-3).sqrt())
 
 
+def _central_difference(fn, z, index, h=1e-6):
+    """d fn(z)[index[0]] / d z[index], a central difference (fn: [B, N, D] -> [B])."""
+    dz = torch.zeros_like(z)
+    dz[index] = h
+    return ((fn(z + dz) - fn(z - dz))[index[0]] / (2 * h)).item()
+
+
 def test_the_eps_prediction_is_the_energy_gradient():
     torch.manual_seed(0)
     net = EnergyDenoiser(MLPDenoiser(VariableLayout(3, 2), MLPConfig(width=16, depth=2)))
     net = net.double()
     z, t = torch.randn(2, 3, 2, dtype=torch.float64), torch.rand(2, 3, dtype=torch.float64)
     grad = net(z, t).mean
-    h = 1e-6
     for i, j in [(0, 1), (2, 0)]:
-        dz = torch.zeros_like(z)
-        dz[0, i, j] = h
-        numeric = (net.energy(z + dz, t) - net.energy(z - dz, t))[0] / (2 * h)
-        assert abs(numeric.item() - grad[0, i, j].item()) < 1e-6
+        numeric = _central_difference(lambda y: net.energy(y, t), z, (0, i, j))
+        assert abs(numeric - grad[0, i, j].item()) < 1e-6
     assert net.base.out.weight.abs().sum() > 0  # re-initialised from zero
 
 
@@ -58,11 +62,8 @@ def test_the_x0_form_is_a_potential_whose_gradient_is_the_matching_eps():
     expected = (z - a * x0) / b
     moving = t > 0
     assert torch.allclose(eps[moving], expected[moving], atol=1e-10)
-    h = 1e-6
-    dz = torch.zeros_like(z)
-    dz[1, 2, 1] = h
-    numeric = (net.energy(z + dz, t) - net.energy(z - dz, t))[1] / (2 * h)
-    assert abs(numeric.item() - eps[1, 2, 1].item()) < 1e-6
+    numeric = _central_difference(lambda y: net.energy(y, t), z, (1, 2, 1))
+    assert abs(numeric - eps[1, 2, 1].item()) < 1e-6
     assert torch.isfinite(energy).all()
 
 
@@ -109,11 +110,8 @@ def test_the_residual_head_is_the_plain_prediction_plus_a_gradient_correction():
     x0 = net(z, t).mean
     f = base(z, t).mean
     assert not torch.allclose(x0, f)  # the correction is there once J != 0
-    h = 1e-6
-    dz = torch.zeros_like(z)
-    dz[1, 0, 1] = h
-    numeric = (net.potential(z + dz, t) - net.potential(z - dz, t))[1] / (2 * h)
-    assert abs(numeric.item() - x0[1, 0, 1].item()) < 1e-6
+    numeric = _central_difference(lambda y: net.potential(y, t), z, (1, 0, 1))
+    assert abs(numeric - x0[1, 0, 1].item()) < 1e-6
 
 
 def test_bad_energy_form():
