@@ -65,6 +65,16 @@ def test_test_batches_are_the_fixed_test_set(name):
     assert not torch.equal(train.x, first.x)
 
 
+@pytest.mark.parametrize("name", [*ENERGY_WRAPPERS, "matrix_addition"])
+def test_validation_sets_are_fixed_and_disjoint_from_the_test_set(name):
+    task, held_out = make(name), make(name, validation=True)
+    test, validation = task.test_batch(40, seed=0), held_out.test_batch(40, seed=0)
+    assert torch.equal(validation.x, held_out.test_batch(40, seed=0).x)  # fixed
+    assert validation.x.shape == test.x.shape and torch.equal(validation.known, test.known)
+    rows = test.x.flatten(1)  # no problem of the validation set is one of the test set's
+    assert not (validation.x.flatten(1)[:, None] == rows[None]).all(-1).any()
+
+
 @pytest.mark.parametrize("name", ENERGY_WRAPPERS)
 def test_ground_truth_is_perfect_and_no_worse_than_the_trivial_predictors(name):
     task = make(name)
@@ -185,7 +195,25 @@ def _tiny(overrides: dict) -> dict:
 @pytest.mark.parametrize(
     "preset, overrides, metric",
     [
-        ("lowrank_energy", {"task.size": 4, "model.mlp.width": 32, "model.mlp.depth": 2}, "mse"),
+        (
+            "lowrank_energy",
+            {"task.size": 4, "model.graph.width": 16, "model.graph.depth": 2},
+            "mse",
+        ),
+        (
+            "lowrank_energy",
+            {  # IRED's model: eps form, square head, contrastive term, inner descent steps
+                "task.size": 4,
+                "model.denoiser": "mlp",
+                "model.mlp.width": 32,
+                "model.mlp.depth": 2,
+                "model.prediction": "eps",
+                "model.energy_head": "square",
+                "model.contrastive_weight": 0.5,
+                "sample.energy_steps": 5,
+            },
+            "mse",
+        ),
         (
             "connectivity_energy",
             {
@@ -219,18 +247,20 @@ def test_energy_presets_train_and_evaluate(tmp_path, preset, overrides, metric):
         run = ponder.train(preset, out=tmp_path / "r", **_tiny(overrides))
     pipe = ponder.load(run, device="cpu")
     result = pipe.evaluate(8)
-    inner = pipe.cfg.sample.energy_steps  # the preset's T (5 low-rank, 1 connectivity)
-    assert result.nfe == 10 * (1 + 1 + inner)  # 10 levels: predict, initial gradient, T steps
+    inner = pipe.cfg.sample.energy_steps  # T: 0 low-rank, 5 IRED's low-rank, 1 connectivity
+    levels = pipe.cfg.sample.schedule_params["steps"]  # 3 low-rank, 10 connectivity
+    # each level: the jump, then (when T > 0) the initial energy and T descent steps
+    assert result.nfe == levels * (1 + (1 + inner if inner else 0))
     assert math.isfinite(result.metrics[metric]) and len(result.metrics) == 3
     pipe = ponder.load(run, device="cpu")
     pipe.cfg.sample.energy_steps = 0  # jump to the clamped clean estimate only: one call a level
-    assert pipe.evaluate(8).nfe == 10
+    assert pipe.evaluate(8).nfe == levels
     pipe.cfg.sample.project = False  # raw outputs: snapping could hide the difference
     jump = pipe.sample(8).x
     pipe.cfg.sample.energy_descent = False  # the plain DDIM loop on dE/dz: no jump, no descent
     pipe.cfg.sample.energy_steps = 5
     plain = pipe.sample(8)
-    assert plain.nfe == 10 and torch.isfinite(plain.x).all()
+    assert plain.nfe == levels and torch.isfinite(plain.x).all()
     assert not torch.equal(plain.x, jump)  # DDIM keeps the noise estimate the jump drops
     pipe.cfg.sample.energy_descent, pipe.cfg.sample.project = True, True
     pipe.cfg.sample.energy_steps = 0

@@ -3,7 +3,8 @@
 A subclass sets ``energy_task`` (the generator), ``config.test_split``, the metric's name and
 ``baseline_keys`` (trivial predictor -> metric suffix), and converts between the generator's
 ``EnergyBatch`` and ponder variables with ``to_batch`` / ``to_energy_batch``. Training draws
-come from the generator's ``train`` split; tests are the fixed seeded test set of the split;
+come from the generator's ``train`` split; tests are the fixed seeded test set of the split
+(``task.validation=true``: its validation set, other seeds);
 ``evaluate`` scores the trivial predictors on the same batch beside the model. A graph task
 with ``train_nodes = (lo, hi)`` draws each training batch's node count from lo..hi.
 """
@@ -51,8 +52,10 @@ class GeneratedTask(ABC):
         return self.to_batch(task.make_batch(batch_size, "train", generator))
 
     def test_batch(self, n: int, seed: int) -> Batch:
-        """The first ``n`` of the fixed test set of ``test_split``; ``seed`` is ignored."""
-        return self.to_batch(fixed_test_set(self.energy_task, self.config.test_split, n))
+        """The first ``n`` of the fixed test set of ``test_split`` (its validation set where
+        ``config.validation``); ``seed`` is ignored."""
+        split, validation = self.config.test_split, self.config.validation
+        return self.to_batch(fixed_test_set(self.energy_task, split, n, validation))
 
     @cached_property
     def baselines(self) -> dict[str, trivial.Predictor]:

@@ -36,6 +36,8 @@ class ConnectivityConfig:
     name: str = "connectivity"
     nodes: int = 12
     test_split: str = "same"  # same | harder (18 nodes: needs model.denoiser=graph)
+    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
+    validation: bool = False
     # [lo, hi]: each training batch draws its node count from lo..hi (model.denoiser=graph);
     # empty: every batch has `nodes` nodes. The test splits keep theirs.
     train_nodes: tuple[int, ...] = ()

@@ -25,6 +25,8 @@ class MatrixAdditionConfig:
     name: str = "matrix_addition"
     size: int = 20
     test_split: str = "same"  # same | harder
+    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
+    validation: bool = False
 
 
 class MatrixAdditionTask:
@@ -57,8 +59,10 @@ class MatrixAdditionTask:
         return self.make(batch_size, RANGES["same"], generator)
 
     def test_batch(self, n: int, seed: int) -> Batch:
-        # test seeds are offset from anything the step-seeded training stream uses
-        generator = torch.Generator().manual_seed(10_000_019 + seed)
+        # test seeds are offset from anything the step-seeded training stream uses; the
+        # validation set draws from another offset
+        offset = 20_000_039 if self.config.validation else 10_000_019
+        generator = torch.Generator().manual_seed(offset + seed)
         return self.make(n, RANGES[self.config.test_split], generator)
 
     def evaluate(self, x: Tensor, batch: Batch) -> dict[str, float]:

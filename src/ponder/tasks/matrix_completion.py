@@ -34,6 +34,8 @@ class LowRankCompletionConfig:
     name: str = "low_rank_completion"
     size: int = 20
     test_split: str = "same"  # same | harder
+    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
+    validation: bool = False
     # the model sees the observed values and R times this; its answers are divided back before
     # any metric. R's training entries have variance 0.035: scale 5.35 brings them to 1, the
     # noise's scale (the graph regressor learns nothing past copy-observed at 1, and meets

@@ -35,6 +35,8 @@ class MatrixInverseConfig:
     name: str = "matrix_inverse"
     size: int = 20
     test_split: str = "same"  # same | harder
+    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
+    validation: bool = False
 
 
 class MatrixInverseTask(GeneratedTask):

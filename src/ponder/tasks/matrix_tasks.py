@@ -12,7 +12,9 @@ Every task is a small frozen dataclass with
 Splits: ``train`` (training distribution), ``same`` (test, training distribution), ``harder``
 (test, out of the training distribution). ``test_set(task, split)`` returns the fixed test set
 of a split, drawn in chunks of 1,000 from seeds reserved for it (see ``test_seed``), so a
-smaller ``n`` is a prefix of a larger one. Generators follow the IRED release
+smaller ``n`` is a prefix of a larger one; ``test_set(task, split, validation=True)`` is a
+second fixed set of the same distribution from other reserved seeds, for choosing sampling
+settings (levels, inner steps) without looking at the test set. Generators follow the IRED release
 (``dataset.py``): the low-rank noise ``0.1 N(0, 1)`` is added on both splits and the inverse
 task's ``A = B B^T + (B B^T)^T + c I = 2 B B^T + c I``.
 """
@@ -32,6 +34,7 @@ TEST_SET_SIZE = 10_000
 TEST_CHUNK = 1_000
 # Test seeds live at 9e9 and above; training streams must draw from seeds below that.
 TEST_SEED_BASE = {"same": 9_100_000_000, "harder": 9_200_000_000}
+VALIDATION_SEED_BASE = {"same": 9_300_000_000, "harder": 9_400_000_000}
 
 
 def check_split(split: str, accepted: tuple[str, ...] = SPLITS) -> str:
@@ -77,21 +80,26 @@ class EnergyTask(Protocol):
     ) -> Tensor: ...
 
 
-def test_seed(task_name: str, split: str, chunk: int) -> int:
-    """The seed of chunk ``chunk`` (``TEST_CHUNK`` samples) of a task's fixed test set."""
+def test_seed(task_name: str, split: str, chunk: int, validation: bool = False) -> int:
+    """The seed of chunk ``chunk`` (``TEST_CHUNK`` samples) of a task's fixed test set (or of
+    its validation set: disjoint seeds, the same distribution)."""
     check_split(split, TEST_SPLITS)
-    return TEST_SEED_BASE[split] + (zlib.crc32(task_name.encode()) % 1_000_000) * 1_000 + chunk
+    base = (VALIDATION_SEED_BASE if validation else TEST_SEED_BASE)[split]
+    return base + (zlib.crc32(task_name.encode()) % 1_000_000) * 1_000 + chunk
 
 
-def test_set(task: EnergyTask, split: str, n: int = TEST_SET_SIZE) -> EnergyBatch:
-    """The fixed test set of ``split`` ("same" or "harder"): the same tensors on every call."""
+def test_set(
+    task: EnergyTask, split: str, n: int = TEST_SET_SIZE, validation: bool = False
+) -> EnergyBatch:
+    """The fixed test set of ``split`` ("same" or "harder"): the same tensors on every call;
+    ``validation=True``: the split's validation set instead."""
     check_split(split, TEST_SPLITS)
     check_count(n)
     if n > 1_000 * TEST_CHUNK:
         raise ValueError(f"test sets hold at most {1_000 * TEST_CHUNK} samples, asked for {n}")
     parts = []
     for chunk in range((n + TEST_CHUNK - 1) // TEST_CHUNK):
-        generator = torch.Generator().manual_seed(test_seed(task.name, split, chunk))
+        generator = torch.Generator().manual_seed(test_seed(task.name, split, chunk, validation))
         parts.append(task.make_batch(TEST_CHUNK, split, generator))
     return concat_batches(parts, n)
 

@@ -44,6 +44,8 @@ class ShortestPathConfig:
     name: str = "shortest_path"
     nodes: int = 15
     test_split: str = "same"  # same | harder (25 nodes: needs model.denoiser=graph)
+    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
+    validation: bool = False
     train_nodes: tuple[int, ...] = ()  # [lo, hi]: node counts drawn per training batch (graph)
 
 
