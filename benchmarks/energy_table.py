@@ -28,7 +28,10 @@ From one preset it trains three models with the same network, data and number of
 Every model is scored with ``ponder evaluate --json`` on the task's fixed, seeded test sets; the
 trivial predictors come from the same evaluations (same test batch). The table is printed and
 written to ``OUT/table.md`` with the commands behind it, and the raw records to
-``OUT/records.jsonl``.
+``OUT/records.jsonl``. ``--validation`` scores the validation sets instead
+(``task.validation=true``; ``OUT/validation.md``, ``OUT/validation_records.jsonl``), where
+sampling settings are chosen; ``--sample`` passes overrides to every evaluation, e.g.
+``--sample sample.schedule_params.steps=3``.
 """
 
 from __future__ import annotations
@@ -104,6 +107,12 @@ def main() -> None:
     parser.add_argument("--inner-steps", nargs="+", type=int, default=[0, 1, 5, 20])
     parser.add_argument("--num-samples", type=int, default=2000, help="test problems per split")
     parser.add_argument("--train", nargs="*", default=[], help="overrides for all three runs")
+    parser.add_argument("--sample", nargs="*", default=[], help="overrides for every evaluation")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on the validation sets (task.validation=true): choose settings there",
+    )
     parser.add_argument(
         "--variants",
         nargs="+",
@@ -124,17 +133,24 @@ def main() -> None:
         )
         for extra in settings:
             for split in args.splits:
-                record = evaluate(args.out / name, split, args.num_samples, extra)
+                overrides = [*args.sample, *extra]
+                if args.validation:
+                    overrides.append("task.validation=true")
+                record = evaluate(args.out / name, split, args.num_samples, overrides)
                 record.update(variant=name, split=split, settings=" ".join(extra))
                 records.append(record)
-    with (args.out / "records.jsonl").open("w") as handle:
+    # a validation pass writes beside the test pass's files, not over them
+    records_file, table_file = "records.jsonl", "table.md"
+    if args.validation:
+        records_file, table_file = "validation_records.jsonl", "validation.md"
+    with (args.out / records_file).open("w") as handle:
         handle.writelines(json.dumps(record) + "\n" for record in records)
-    table = to_markdown(records, args.splits)
-    (args.out / "table.md").write_text(table)
+    table = to_markdown(records, args.splits, "validation" if args.validation else "test")
+    (args.out / table_file).write_text(table)
     print(table)
 
 
-def to_markdown(records: list[dict], splits: list[str]) -> str:
+def to_markdown(records: list[dict], splits: list[str], problems: str = "test") -> str:
     metric = next(k for k in ("mse", "accuracy", "first_action_success") if k in records[0])
     header = f"| model | settings | NFE | training min | {' | '.join(splits)} |"
     lines = [header, "|" + "---|" * (4 + len(splits))]
@@ -155,7 +171,7 @@ def to_markdown(records: list[dict], splits: list[str]) -> str:
             values.append(_fmt(found[0]) if found else "-")
         lines.append(f"| trivial: {key} | - | - | - | {' | '.join(values)} |")
     lines.append("")
-    lines.append(f"{records[0]['num_samples']} test problems per split; commands:")
+    lines.append(f"{records[0]['num_samples']} {problems} problems per split; commands:")
     lines.append("")
     lines.extend(f"    {r['command']}" for r in records)
     return "\n".join(lines) + "\n"
