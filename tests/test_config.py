@@ -41,6 +41,10 @@ def test_unknown_keys_name_the_close_matches():
         load_config("even_pixels", ["train.setps=3"])
     with pytest.raises(ConfigError, match=r"'task\.pach'.*'patch'"):
         load_config("even_pixels", ["task.pach=3"])
+    # no close match: the accepted keys (the generated energy tasks' validation switch is not
+    # a Sudoku key)
+    with pytest.raises(ConfigError, match=r"'task\.validation'; task accepts \[.*'test_set'"):
+        load_config("sudoku_energy", ["task.validation=true"])
     with pytest.raises(
         ConfigError, match="unknown preset 'even_pixel'; did you mean 'even_pixels'"
     ):

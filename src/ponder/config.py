@@ -214,7 +214,8 @@ def build(cls: type, data: dict, prefix: str = "") -> Any:
     kwargs = {}
     for key, value in data.items():
         if key not in names:
-            raise ConfigError(f"unknown config key {prefix + key!r}{_close(key, names)}")
+            hint = _close(key, names) or f"; {prefix.rstrip('.') or 'the config'} accepts {names}"
+            raise ConfigError(f"unknown config key {prefix + key!r}{hint}")
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
             kwargs[key] = build(kind, value, f"{prefix}{key}.")
