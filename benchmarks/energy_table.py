@@ -140,13 +140,12 @@ def main() -> None:
                 record.update(variant=name, split=split, settings=" ".join(extra))
                 records.append(record)
     # a validation pass writes beside the test pass's files, not over them
-    records_file, table_file = "records.jsonl", "table.md"
-    if args.validation:
-        records_file, table_file = "validation_records.jsonl", "validation.md"
-    with (args.out / records_file).open("w") as handle:
+    problems = "validation" if args.validation else "test"
+    prefix = "validation_" if args.validation else ""
+    with (args.out / f"{prefix}records.jsonl").open("w") as handle:
         handle.writelines(json.dumps(record) + "\n" for record in records)
-    table = to_markdown(records, args.splits, "validation" if args.validation else "test")
-    (args.out / table_file).write_text(table)
+    table = to_markdown(records, args.splits, problems)
+    (args.out / ("validation.md" if args.validation else "table.md")).write_text(table)
     print(table)
 
 

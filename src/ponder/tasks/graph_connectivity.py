@@ -24,7 +24,7 @@ from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
 from ponder.tasks.graph_tasks import Connectivity, signed
-from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch
+from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, ValidationSwitch
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("accuracy_self_only", ...)
@@ -32,12 +32,10 @@ BASELINE_KEYS = {trivial.SELF_ONLY: "self_only", trivial.MAJORITY: "majority"}
 
 
 @dataclass
-class ConnectivityConfig:
+class ConnectivityConfig(ValidationSwitch):
     name: str = "connectivity"
     nodes: int = 12
     test_split: str = "same"  # same | harder (18 nodes: needs model.denoiser=graph)
-    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
-    validation: bool = False
     # [lo, hi]: each training batch draws its node count from lo..hi (model.denoiser=graph);
     # empty: every batch has `nodes` nodes. The test splits keep theirs.
     train_nodes: tuple[int, ...] = ()

@@ -15,18 +15,17 @@ import torch
 from torch import Tensor
 
 from ponder.tasks.base import Batch
+from ponder.tasks.matrix_tasks import ValidationSwitch
 from ponder.variables.layout import VariableLayout
 
 RANGES = {"same": 1.0, "harder": 2.5}
 
 
 @dataclass
-class MatrixAdditionConfig:
+class MatrixAdditionConfig(ValidationSwitch):
     name: str = "matrix_addition"
     size: int = 20
     test_split: str = "same"  # same | harder
-    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
-    validation: bool = False
 
 
 class MatrixAdditionTask:

@@ -22,7 +22,12 @@ from torch import Tensor
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
-from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, LowRankCompletion
+from ponder.tasks.matrix_tasks import (
+    TEST_SPLITS,
+    EnergyBatch,
+    LowRankCompletion,
+    ValidationSwitch,
+)
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("mse_copy_observed", ...)
@@ -30,12 +35,10 @@ BASELINE_KEYS = {trivial.COPY_OBSERVED: "copy_observed", trivial.ZEROS: "all_zer
 
 
 @dataclass
-class LowRankCompletionConfig:
+class LowRankCompletionConfig(ValidationSwitch):
     name: str = "low_rank_completion"
     size: int = 20
     test_split: str = "same"  # same | harder
-    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
-    validation: bool = False
     # the model sees the observed values and R times this; its answers are divided back before
     # any metric. R's training entries have variance 0.035: scale 5.35 brings them to 1, the
     # noise's scale (the graph regressor learns nothing past copy-observed at 1, and meets

@@ -19,7 +19,13 @@ from torch import Tensor
 from ponder.tasks import trivial_baselines as trivial
 from ponder.tasks.base import Batch
 from ponder.tasks.generated import GeneratedTask
-from ponder.tasks.matrix_tasks import TEST_SPLITS, EnergyBatch, MatrixInverse, inverse_target
+from ponder.tasks.matrix_tasks import (
+    TEST_SPLITS,
+    EnergyBatch,
+    MatrixInverse,
+    ValidationSwitch,
+    inverse_target,
+)
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("mse_all_zeros", ...)
@@ -31,12 +37,10 @@ BASELINE_KEYS = {
 
 
 @dataclass
-class MatrixInverseConfig:
+class MatrixInverseConfig(ValidationSwitch):
     name: str = "matrix_inverse"
     size: int = 20
     test_split: str = "same"  # same | harder
-    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
-    validation: bool = False
 
 
 class MatrixInverseTask(GeneratedTask):

@@ -37,6 +37,14 @@ TEST_SEED_BASE = {"same": 9_100_000_000, "harder": 9_200_000_000}
 VALIDATION_SEED_BASE = {"same": 9_300_000_000, "harder": 9_400_000_000}
 
 
+@dataclass
+class ValidationSwitch:
+    """Inherited by the configs of the tasks built on these generators (``task.validation``):
+    true evaluates on the split's validation set, to choose sampling settings there."""
+
+    validation: bool = False
+
+
 def check_split(split: str, accepted: tuple[str, ...] = SPLITS) -> str:
     if split not in accepted:
         raise ValueError(f"unknown split {split!r}; expected one of {list(accepted)}")

@@ -31,7 +31,7 @@ from ponder.tasks.graph_connectivity import (
     node_counts,
 )
 from ponder.tasks.graph_tasks import ShortestPath, bfs_distances, distances_to_goal, signed
-from ponder.tasks.matrix_tasks import EnergyBatch
+from ponder.tasks.matrix_tasks import EnergyBatch, ValidationSwitch
 from ponder.variables.layout import VariableLayout
 
 # trivial predictor -> metric key suffix ("first_action_success_random_neighbour", ...)
@@ -40,12 +40,10 @@ METRIC = "first_action_success"
 
 
 @dataclass
-class ShortestPathConfig:
+class ShortestPathConfig(ValidationSwitch):
     name: str = "shortest_path"
     nodes: int = 15
     test_split: str = "same"  # same | harder (25 nodes: needs model.denoiser=graph)
-    # true: evaluate on the split's validation set (other seeds) to choose sampling settings
-    validation: bool = False
     train_nodes: tuple[int, ...] = ()  # [lo, hi]: node counts drawn per training batch (graph)
 
 
